@@ -340,7 +340,12 @@ impl BitBlock {
     /// Parity (XOR) of all bits.
     #[must_use]
     pub fn parity(&self) -> bool {
-        self.words().iter().fold(0u64, |acc, w| acc ^ w).count_ones() & 1 == 1
+        self.words()
+            .iter()
+            .fold(0u64, |acc, w| acc ^ w)
+            .count_ones()
+            & 1
+            == 1
     }
 
     /// Parity of the bits in `range`, word at a time: the two end words are masked, the interior is
@@ -619,7 +624,11 @@ mod tests {
         let b = BitBlock::random(200, &mut sim_rng(7));
         for s in 0..=200 {
             for e in s..=200 {
-                assert_eq!(b.parity_range(s..e).unwrap(), naive_parity(&b, s..e), "{s}..{e}");
+                assert_eq!(
+                    b.parity_range(s..e).unwrap(),
+                    naive_parity(&b, s..e),
+                    "{s}..{e}"
+                );
                 assert_eq!(
                     b.count_ones_range(s..e).unwrap(),
                     (s..e).filter(|&i| b.get(i).unwrap()).count()

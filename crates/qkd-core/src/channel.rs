@@ -364,7 +364,9 @@ where
         // Deliver Bob's pending message first (Alice usually answers), then Alice's.
         if let Some(m) = to_alice.pop_front() {
             if out_a.is_some() {
-                return Err(ProtocolError::AfterFinish { party: Party::Alice });
+                return Err(ProtocolError::AfterFinish {
+                    party: Party::Alice,
+                });
             }
             let turn = alice.receive(m)?;
             absorb(turn, Party::Alice, &mut ledger, &mut to_bob, &mut out_a);
@@ -382,7 +384,9 @@ where
                     ledger,
                 }),
                 (None, None) => Err(ProtocolError::Deadlock),
-                (None, Some(_)) => Err(ProtocolError::PeerFinished { party: Party::Alice }),
+                (None, Some(_)) => Err(ProtocolError::PeerFinished {
+                    party: Party::Alice,
+                }),
                 (Some(_), None) => Err(ProtocolError::PeerFinished { party: Party::Bob }),
             };
         }

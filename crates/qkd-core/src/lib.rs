@@ -7,6 +7,7 @@ pub mod channel;
 pub mod confirm;
 pub mod entropy;
 mod error;
+pub mod harness;
 pub mod reconcile;
 pub mod records;
 pub mod rng;
@@ -22,8 +23,8 @@ pub use confirm::ConfirmationHasher;
 pub use entropy::{binary_entropy, reconciliation_efficiency};
 pub use error::CoreError;
 pub use reconcile::{
-    DynReconciler, Failure, Outcome, ReconcileError, ReconcileParams, ReconciliationReport,
-    ReconciliationRun, Reconciler,
+    DynReconciler, Failure, Outcome, ReconcileError, ReconcileOutput, ReconcileParams, Reconciler,
+    ReconciliationReport, ReconciliationRun,
 };
 pub use records::{AliceSlot, BobDetection, ClickKind, DetectionRecord, IntensityClass};
 pub use rng::{SimRng, derive_seed, sim_rng};

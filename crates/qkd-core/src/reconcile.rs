@@ -94,6 +94,24 @@ impl Outcome {
     }
 }
 
+/// What a party's role returns: its [`Outcome`] and, for iterative decoders, the iterations spent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReconcileOutput {
+    /// Success with the key, or the failure.
+    pub outcome: Outcome,
+    /// Decoder iterations (LDPC belief propagation), `None` for non-iterative protocols.
+    pub iterations: Option<u32>,
+}
+
+impl From<Outcome> for ReconcileOutput {
+    fn from(outcome: Outcome) -> Self {
+        Self {
+            outcome,
+            iterations: None,
+        }
+    }
+}
+
 /// Errors of reconciliation: bad input or broken protocol machinery.
 #[derive(Debug, Clone, PartialEq, Error)]
 #[non_exhaustive]
@@ -135,9 +153,9 @@ pub trait Reconciler {
     /// The protocol's message type.
     type Message: crate::Message;
     /// Alice's role (answers, sends syndromes; holds the reference key).
-    type Alice: Role<Message = Self::Message, Output = Outcome>;
+    type Alice: Role<Message = Self::Message, Output = ReconcileOutput>;
     /// Bob's role (corrects his key towards Alice's).
-    type Bob: Role<Message = Self::Message, Output = Outcome>;
+    type Bob: Role<Message = Self::Message, Output = ReconcileOutput>;
 
     /// A short name for reports, e.g. `"cascade-original"`, `"ldpc-blind"`.
     fn name(&self) -> String;
@@ -186,6 +204,8 @@ pub struct ReconciliationReport {
     pub residual_errors: usize,
     /// Both parties report success but their keys differ (an undetected error).
     pub undetected_error: bool,
+    /// Bob's decoder iterations, for iterative decoders.
+    pub iterations: Option<u32>,
 }
 
 /// Everything a [`DynReconciler::run_in_process`] execution produced.
@@ -258,17 +278,18 @@ where
         let alice = self.alice(alice_key, params)?;
         let bob = self.bob(bob_key, params)?;
         let run = run_pair(alice, bob)?;
-        let report = report_from(
+        let mut report = report_from(
             n,
             initial_errors,
             params.estimated_qber,
             &run.ledger,
-            &run.alice,
-            &run.bob,
+            &run.alice.outcome,
+            &run.bob.outcome,
         )?;
+        report.iterations = run.bob.iterations;
         Ok(ReconciliationRun {
-            alice: run.alice,
-            bob: run.bob,
+            alice: run.alice.outcome,
+            bob: run.bob.outcome,
             ledger: run.ledger,
             report,
         })
@@ -312,6 +333,7 @@ pub fn report_from(
         success,
         residual_errors,
         undetected_error: success && residual_errors != 0,
+        iterations: None,
     })
 }
 
@@ -336,12 +358,18 @@ mod tests {
     struct B;
     impl Role for A {
         type Message = RevealMsg;
-        type Output = Outcome;
-        fn start(&mut self) -> Result<Turn<RevealMsg, Outcome>, ProtocolError> {
+        type Output = ReconcileOutput;
+        fn start(&mut self) -> Result<Turn<RevealMsg, ReconcileOutput>, ProtocolError> {
             let k = self.0.take().ok_or(ProtocolError::Deadlock)?;
-            Ok(Turn::SendAndDone(RevealMsg(k.clone()), Outcome::Success(k)))
+            Ok(Turn::SendAndDone(
+                RevealMsg(k.clone()),
+                Outcome::Success(k).into(),
+            ))
         }
-        fn receive(&mut self, _: RevealMsg) -> Result<Turn<RevealMsg, Outcome>, ProtocolError> {
+        fn receive(
+            &mut self,
+            _: RevealMsg,
+        ) -> Result<Turn<RevealMsg, ReconcileOutput>, ProtocolError> {
             Err(ProtocolError::AfterFinish {
                 party: crate::Party::Alice,
             })
@@ -349,12 +377,15 @@ mod tests {
     }
     impl Role for B {
         type Message = RevealMsg;
-        type Output = Outcome;
-        fn start(&mut self) -> Result<Turn<RevealMsg, Outcome>, ProtocolError> {
+        type Output = ReconcileOutput;
+        fn start(&mut self) -> Result<Turn<RevealMsg, ReconcileOutput>, ProtocolError> {
             Ok(Turn::Wait)
         }
-        fn receive(&mut self, m: RevealMsg) -> Result<Turn<RevealMsg, Outcome>, ProtocolError> {
-            Ok(Turn::Done(Outcome::Success(m.0)))
+        fn receive(
+            &mut self,
+            m: RevealMsg,
+        ) -> Result<Turn<RevealMsg, ReconcileOutput>, ProtocolError> {
+            Ok(Turn::Done(Outcome::Success(m.0).into()))
         }
     }
     impl Reconciler for RevealAll {
