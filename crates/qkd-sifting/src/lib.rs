@@ -4,6 +4,8 @@
 
 pub mod decoy;
 mod error;
+pub mod records;
+pub mod sift;
 pub mod stats;
 
 pub use decoy::{
@@ -11,4 +13,9 @@ pub use decoy::{
     GainStatistics,
 };
 pub use error::SiftingError;
+pub use records::{AliceRecords, BobRecords, split_records};
+pub use sift::{
+    AbortReason, AbortRules, AliceSifter, BobSifter, DecoyConfig, Estimate, SampleSize, SiftConfig,
+    SiftConfigBuilder, SiftMessage, SiftOutput, SiftedKey, Verdict, sift_pair,
+};
 pub use stats::{ConfidenceMethod, RateEstimate};
