@@ -10,3 +10,4 @@
 
 pub use qkd_core as core;
 pub use qkd_quantum as quantum;
+pub use qkd_sifting as sifting;

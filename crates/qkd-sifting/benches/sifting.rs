@@ -1,0 +1,2 @@
+//! Placeholder until the sifting bench lands.
+fn main() {}

@@ -1,0 +1,247 @@
+//! End-to-end tests of the sifting exchange on records synthesized with known statistics.
+//!
+//! The attack tests synthesize records from the analytic statistics of each attack (qkd-quantum,
+//! which simulates attacks photon by photon, is another crate): intercept-resend in every slot
+//! gives a 25 % error rate on matching bases; a photon-number-splitting attack that blocks single
+//! photons and forwards multi-photon pulses gives yields that depend on the photon number.
+
+use qkd_core::{Basis, Bit, BitBlock, ClickKind, DetectionRecord, IntensityClass, sim_rng};
+use qkd_sifting::{
+    AbortReason, AbortRules, AliceRecords, BobRecords, ChannelModel, ConfidenceMethod, DecoyConfig,
+    DecoyMethod, SampleSize, SiftConfig, SiftingError, Verdict, sift_pair, split_records,
+};
+use rand::RngExt;
+
+/// `n` detections: class `k` with weight `weights[k]`, Z basis with probability `pz` for each
+/// party independently, error probability `err[k]` when bases match (random bit otherwise).
+fn synth(n: usize, weights: [f64; 3], err: [f64; 3], pz: f64, seed: u64) -> Vec<DetectionRecord> {
+    let mut rng = sim_rng(seed);
+    let total: f64 = weights.iter().sum();
+    (0..n as u64)
+        .map(|i| {
+            let u: f64 = rng.random::<f64>() * total;
+            let k = if u < weights[0] {
+                0
+            } else if u < weights[0] + weights[1] {
+                1
+            } else {
+                2
+            };
+            let ab = if rng.random_bool(pz) {
+                Basis::Z
+            } else {
+                Basis::X
+            };
+            let bb = if rng.random_bool(pz) {
+                Basis::Z
+            } else {
+                Basis::X
+            };
+            let abit: bool = rng.random();
+            let bbit = if ab == bb {
+                abit ^ rng.random_bool(err[k])
+            } else {
+                rng.random()
+            };
+            DetectionRecord {
+                slot: 5 * i + (i % 3),
+                alice_basis: ab,
+                alice_bit: Bit::from(abit),
+                intensity: IntensityClass::ALL[k],
+                bob_basis: bb,
+                bob_bit: Bit::from(bbit),
+                click: ClickKind::Single,
+            }
+        })
+        .collect()
+}
+
+fn keys(v: (Verdict, Verdict)) -> (qkd_sifting::SiftedKey, qkd_sifting::SiftedKey) {
+    match v {
+        (Verdict::Proceed(a), Verdict::Proceed(b)) => (a, b),
+        other => panic!("expected keys, got {other:?}"),
+    }
+}
+
+/// Estimators match the simulated parameters within 5 standard errors (binomial standard error
+/// sqrt(p(1-p)/n) of each rate), and the ledger records exactly what was disclosed.
+#[test]
+fn honest_link_estimates_match_the_truth() {
+    let n = 400_000;
+    let (pz, q) = (0.8, 0.02);
+    let recs = synth(n, [1.0, 0.0, 0.0], [q, q, q], pz, 1);
+    let (alice, bob) = split_records(&recs).unwrap();
+    let cfg = SiftConfig::builder()
+        .sample(SampleSize::Fraction(0.1))
+        .confidence(ConfidenceMethod::Serfling, 1e-9)
+        .build()
+        .unwrap();
+    let (a, b, ledger) = sift_pair(alice, bob, cfg, 11).unwrap();
+    assert_eq!(a.estimate, b.estimate);
+    let e = a.estimate.clone();
+    // Sifted fraction pz² + (1-pz)² = 0.68.
+    let p_sift = pz * pz + (1.0 - pz) * (1.0 - pz);
+    let sd = (p_sift * (1.0 - p_sift) / n as f64).sqrt();
+    assert!((e.sifted as f64 / n as f64 - p_sift).abs() < 5.0 * sd);
+    let qb = e.qber.unwrap();
+    let sd_q = (q * (1.0 - q) / qb.sample as f64).sqrt();
+    assert!((qb.point - q).abs() < 5.0 * sd_q, "{qb:?}");
+    assert!(qb.lower <= q && q <= qb.upper);
+    let t = e.test_error_rate.unwrap();
+    assert!((t.point - q).abs() < 5.0 * (q * (1.0 - q) / t.sample as f64).sqrt());
+    // The two keys have the same slots, and their disagreement is the QBER.
+    let (ka, kb) = keys((a.verdict, b.verdict));
+    assert_eq!(ka.slots, kb.slots);
+    assert_eq!(ka.len() as u64, e.key_bits);
+    let d = ka.bits.hamming_distance(&kb.bits).unwrap() as f64 / ka.len() as f64;
+    assert!((d - q).abs() < 5.0 * (q * (1.0 - q) / ka.len() as f64).sqrt());
+    assert!(d <= qb.upper);
+    // Ledger: bases and slots disclose nothing; sample + test bits are disclosed.
+    assert_eq!(ledger.disclosed_bits_in("sifting.announce"), 0);
+    assert_eq!(ledger.disclosed_bits_in("estimation"), 0);
+    assert_eq!(
+        ledger.disclosed_bits(),
+        qb.sample + e.test.total_detections()
+    );
+    assert_eq!(e.key.total_detections(), e.key_bits + qb.sample);
+    assert_eq!(ledger.messages(), 3);
+}
+
+/// Alice's table may hold every emitted pulse; the result equals the sparse (detected-only) run.
+#[test]
+fn dense_alice_table_gives_the_same_key() {
+    let recs = synth(20_000, [0.7, 0.2, 0.1], [0.01; 3], 0.5, 2);
+    let (alice, bob) = split_records(&recs).unwrap();
+    let cfg = SiftConfig::builder()
+        .sample(SampleSize::Bits(500))
+        .confidence(ConfidenceMethod::ClopperPearson, 1e-6)
+        .build()
+        .unwrap();
+    let sparse = sift_pair(alice, bob.clone(), cfg, 3).unwrap();
+    // Dense: add undetected pulses between the detected ones.
+    let mut dense = Vec::new();
+    for r in &recs {
+        let mut extra = r.alice();
+        extra.slot = r.slot + 1;
+        extra.bit = extra.bit.flipped();
+        dense.push(r.alice());
+        dense.push(extra);
+    }
+    let alice_dense = AliceRecords::from_slots(&dense).unwrap();
+    let full = sift_pair(alice_dense, bob, cfg, 3).unwrap();
+    assert_eq!(sparse.0, full.0);
+    assert_eq!(sparse.1, full.1);
+}
+
+#[test]
+fn intercept_resend_aborts_on_qber() {
+    // Eve measures every pulse in a random basis and resends: 25 % errors on matching bases.
+    let recs = synth(100_000, [1.0, 0.0, 0.0], [0.25; 3], 0.5, 4);
+    let (alice, bob) = split_records(&recs).unwrap();
+    let (a, b, _) = sift_pair(alice, bob, SiftConfig::default(), 5).unwrap();
+    for out in [a, b] {
+        match out.verdict {
+            Verdict::Abort(AbortReason::QberTooHigh { upper, threshold }) => {
+                assert!(upper > 0.2 && threshold == 0.11);
+            }
+            v => panic!("{v:?}"),
+        }
+    }
+}
+
+fn decoy_cfg() -> DecoyConfig {
+    DecoyConfig {
+        intensities: [0.5, 0.1, 0.0],
+        probabilities: [0.5, 0.3, 0.2],
+        method: DecoyMethod::TwoDecoy,
+        eps_sec: 1e-6,
+    }
+}
+
+/// Honest decoy statistics (10 dB channel) pass; PNS statistics with the same signal gain abort
+/// with `DecoyInconsistent`.
+#[test]
+fn pns_attack_aborts_with_inconsistent_decoys() {
+    let d = decoy_cfg();
+    let ch = ChannelModel {
+        transmittance: 0.1,
+        y0: 1e-4,
+        misalignment: 0.01,
+    };
+    let cfg = SiftConfig::builder()
+        .sample(SampleSize::Fraction(0.05))
+        .decoy(d)
+        .abort(AbortRules {
+            max_qber: 0.11,
+            max_phase_error: 0.3,
+            min_key_bits: 1000,
+        })
+        .build()
+        .unwrap();
+    let n = 600_000;
+    // Honest: detections per class in proportion p_k Q_k, error rates E_k.
+    let w = [0, 1, 2].map(|k| d.probabilities[k] * ch.gain(d.intensities[k]));
+    let e = [0, 1, 2].map(|k| ch.qber(d.intensities[k]));
+    let recs = synth(n, w, e, 0.5, 6);
+    let (alice, bob) = split_records(&recs).unwrap();
+    let (a, _, _) = sift_pair(alice, bob, cfg, 7).unwrap();
+    let bounds = a.estimate.decoy.expect("decoy bounds computed");
+    assert!(bounds.s_x1.value > 0.0, "{bounds:?}");
+    assert!(matches!(a.verdict, Verdict::Proceed(_)), "{:?}", a.verdict);
+    // PNS: single photons blocked, multi-photon pulses forwarded, scaled to the same signal gain.
+    let multi = |k: f64| 1.0 - (-k).exp() * (1.0 + k);
+    let scale = (ch.gain(0.5) - ch.y0) / multi(0.5);
+    let w = [0, 1, 2].map(|k| d.probabilities[k] * (ch.y0 + scale * multi(d.intensities[k])));
+    let recs = synth(n, w, [0.01, 0.01, 0.5], 0.5, 8);
+    let (alice, bob) = split_records(&recs).unwrap();
+    let (a, b, _) = sift_pair(alice, bob, cfg, 9).unwrap();
+    for out in [a, b] {
+        assert!(
+            matches!(
+                out.verdict,
+                Verdict::Abort(AbortReason::DecoyInconsistent { .. })
+            ),
+            "{:?}",
+            out.verdict
+        );
+    }
+}
+
+#[test]
+fn bad_input_is_a_typed_error() {
+    assert!(matches!(
+        BobRecords::new(vec![1, 2], BitBlock::zeros(2), BitBlock::zeros(3)),
+        Err(SiftingError::LengthMismatch { .. })
+    ));
+    assert!(matches!(
+        BobRecords::new(vec![2, 1], BitBlock::zeros(2), BitBlock::zeros(2)),
+        Err(SiftingError::UnsortedSlots { .. })
+    ));
+    let z = || BitBlock::zeros(0);
+    let empty_a = AliceRecords::new(vec![], z(), z(), z(), z()).unwrap();
+    let empty_b = BobRecords::new(vec![], z(), z()).unwrap();
+    assert!(matches!(
+        sift_pair(empty_a, empty_b, SiftConfig::default(), 1),
+        Err(SiftingError::Empty { .. })
+    ));
+    for eps in [0.0, 1.0, f64::NAN] {
+        assert!(matches!(
+            SiftConfig::builder()
+                .confidence(ConfidenceMethod::Hoeffding, eps)
+                .build(),
+            Err(SiftingError::InvalidEpsilon { .. })
+        ));
+    }
+    let mut d = decoy_cfg();
+    d.eps_sec = 1.5;
+    assert!(SiftConfig::builder().decoy(d).build().is_err());
+    // A sample larger than the key is reported (through the protocol error of the role).
+    let recs = synth(1000, [1.0, 0.0, 0.0], [0.0; 3], 0.5, 1);
+    let (alice, bob) = split_records(&recs).unwrap();
+    let cfg = SiftConfig::builder()
+        .sample(SampleSize::Bits(10_000))
+        .build()
+        .unwrap();
+    let err = sift_pair(alice, bob, cfg, 1).unwrap_err();
+    assert!(err.to_string().contains("sample of 10000 bits"), "{err}");
+}
