@@ -16,5 +16,7 @@ pub use otdr::{
     AnalysisConfig, Change, ChangeKind, CompareConfig, Comparison, DetectedEvent, DetectedKind,
     OtdrConfig, Trace, analyze, compare, synthesize,
 };
-pub use raman::{ClassicalChannel, Direction, RamanConfig, RamanNoise};
+pub use raman::{
+    ClassicalChannel, CoexistenceModel, CoexistencePoint, Direction, RamanConfig, RamanNoise,
+};
 pub use route::{Event, EventKind, LossBudget, Route, RouteFile, Span};
