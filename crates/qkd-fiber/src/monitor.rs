@@ -252,12 +252,13 @@ mod tests {
     use rand_distr::{Distribution, Normal};
 
     /// 0.1 dB steps at 0.02 dB noise: every one of 500 seeded runs alarms within 4 readings of the
-    /// step (Siegmund: h/(delta-k)+1 = 0.1/0.05+1 = 3), with the step estimated within 0.05 dB;
-    /// no false alarm in 200 000 readings with a 0.5 dB/100k-reading drift before the step.
+    /// step (Siegmund: h/(delta-k)+1 = 0.1/0.05+1 = 3), with the step estimated within 0.08 dB;
+    /// no false alarm in 200 000 readings with a 0.5 dB/100k-reading drift.
     #[test]
     fn detects_a_tenth_of_a_db_step_quickly_without_false_alarms() {
         let noise = Normal::new(0.0, 0.02).unwrap();
         let mut worst_delay = 0;
+        let mut sum_step = 0.0;
         for run in 0..500u64 {
             let mut rng = sim_rng(qkd_core::derive_seed(7, "monitor", run));
             let mut m = LossMonitor::new(LossMonitorConfig::default()).unwrap();
@@ -273,9 +274,14 @@ mod tests {
             }
             let a = found.expect("step not detected");
             worst_delay = worst_delay.max(a.sample - step_at);
-            assert!((a.step_db - 0.1).abs() < 0.05, "step {}", a.step_db);
+            // The estimate rests on the ~3 readings since the change (rms 0.02/sqrt(3) = 0.012 dB)
+            // selected for having crossed the threshold, so it is biased high in the tail.
+            assert!((a.step_db - 0.1).abs() < 0.08, "step {}", a.step_db);
+            sum_step += a.step_db;
         }
         assert!(worst_delay <= 4, "worst delay {worst_delay}");
+        // Mean over 500 runs: within 0.03 dB (the selection bias; the noise part is 0.0005 dB).
+        assert!((sum_step / 500.0 - 0.1).abs() < 0.03, "mean step {}", sum_step / 500.0);
 
         let mut rng = sim_rng(8);
         let mut m = LossMonitor::new(LossMonitorConfig::default()).unwrap();
