@@ -281,7 +281,11 @@ mod tests {
         }
         assert!(worst_delay <= 4, "worst delay {worst_delay}");
         // Mean over 500 runs: within 0.03 dB (the selection bias; the noise part is 0.0005 dB).
-        assert!((sum_step / 500.0 - 0.1).abs() < 0.03, "mean step {}", sum_step / 500.0);
+        assert!(
+            (sum_step / 500.0 - 0.1).abs() < 0.03,
+            "mean step {}",
+            sum_step / 500.0
+        );
 
         let mut rng = sim_rng(8);
         let mut m = LossMonitor::new(LossMonitorConfig::default()).unwrap();
@@ -295,8 +299,10 @@ mod tests {
 
     #[test]
     fn estimates_noise_when_not_given_and_rejects_nan() {
-        let mut cfg = LossMonitorConfig::default();
-        cfg.noise_sigma_db = None;
+        let cfg = LossMonitorConfig {
+            noise_sigma_db: None,
+            ..LossMonitorConfig::default()
+        };
         let mut m = LossMonitor::new(cfg).unwrap();
         let noise = Normal::new(0.0, 0.03).unwrap();
         let mut rng = sim_rng(3);

@@ -1,6 +1,7 @@
 //! OTDR synthesis, analysis and baseline comparison on the 25 km metro route
 //! (`examples/metro_25km.toml`), with the tamper-detection figures of issue 4 in small seeded form
 //! (the full sweep is `cargo run --release -p qkd-fiber --example tap_roc`).
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 use qkd_core::{derive_seed, sim_rng};
 use qkd_fiber::otdr::{

@@ -1,4 +1,5 @@
 //! SOR (Telcordia SR-4731 issue 2) round trip and corrupt-file handling.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 use proptest::prelude::*;
 use qkd_core::sim_rng;

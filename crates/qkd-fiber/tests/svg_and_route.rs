@@ -1,4 +1,5 @@
 //! SVG rendering and TOML route files.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 use qkd_core::sim_rng;
 use qkd_fiber::otdr::{OtdrConfig, analyze, synthesize};

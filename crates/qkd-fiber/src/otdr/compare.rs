@@ -343,17 +343,17 @@ pub fn compare(
     }
 
     // A fiber that now ends earlier is broken.
-    if let (Some(eb), Some(et)) = (end_b, end_t) {
-        if et + 2 * wn + g.dead < eb {
-            let pos = usize_to_f64(et.saturating_sub(wn)) * dx;
-            changes.push(Change {
-                position_m: pos,
-                kind: ChangeKind::Break,
-                delta_db: f64::INFINITY,
-                significance_sigma: f64::INFINITY,
-                baseline_event_m: near_baseline(pos),
-            });
-        }
+    if let (Some(eb), Some(et)) = (end_b, end_t)
+        && et + 2 * wn + g.dead < eb
+    {
+        let pos = usize_to_f64(et.saturating_sub(wn)) * dx;
+        changes.push(Change {
+            position_m: pos,
+            kind: ChangeKind::Break,
+            delta_db: f64::INFINITY,
+            significance_sigma: f64::INFINITY,
+            baseline_event_m: near_baseline(pos),
+        });
     }
     changes.sort_by(|a, b| a.position_m.total_cmp(&b.position_m));
     let delta = if worst_threshold.is_finite() {
