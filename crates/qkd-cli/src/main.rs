@@ -25,12 +25,16 @@ pub(crate) struct Cli {
 enum Command {
     /// Show the library version, the crates built in, and the random generator used for seeds.
     Info(cmd::info::InfoArgs),
+    /// Synthesize an OTDR trace from a route TOML, find its events, compare with a baseline;
+    /// event table, SOR and SVG output.
+    Otdr(cmd::otdr::OtdrArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Info(args) => cmd::info::run(&cli.global, args),
+        Command::Otdr(args) => cmd::otdr::run(&cli.global, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
