@@ -73,11 +73,11 @@ impl Kernel {
 
 /// Schoolbook product: `out[..a.len() + b.len()] = a * b` (out is overwritten).
 fn schoolbook(kernel: Kernel, a: &[u64], b: &[u64], out: &mut [u64]) {
-    if kernel == Kernel::Pclmul {
-        if let Some(p) = crate::pclmul::Pclmul::detect() {
-            p.schoolbook(a, b, out);
-            return;
-        }
+    if kernel == Kernel::Pclmul
+        && let Some(p) = crate::pclmul::Pclmul::detect()
+    {
+        p.schoolbook(a, b, out);
+        return;
     }
     schoolbook_portable(a, b, out);
 }
@@ -288,8 +288,11 @@ mod tests {
                         w ^= clmul_reference(ai, bj) as u64;
                     }
                 }
-                if i < k {
-                    if let Some(&bj) = b.get(k - 1 - i) {
+                if i < k
+                    && let Some(&bj) = b.get(k - 1 - i)
+                {
+                    #[allow(clippy::cast_possible_truncation)]
+                    {
                         w ^= (clmul_reference(ai, bj) >> 64) as u64;
                     }
                 }

@@ -257,10 +257,10 @@ fn load_window(words: &[u64], off: usize, out: &mut [u64]) {
 fn extract_bits(words: &[u64], start: usize, len: usize) -> BitBlock {
     let mut out = vec![0u64; len.div_ceil(64)];
     load_window(words, start, &mut out);
-    if len % 64 != 0 {
-        if let Some(last) = out.last_mut() {
-            *last &= (1u64 << (len % 64)) - 1;
-        }
+    if !len.is_multiple_of(64)
+        && let Some(last) = out.last_mut()
+    {
+        *last &= (1u64 << (len % 64)) - 1;
     }
     let block = BitBlock::from_words(&out, len);
     out.zeroize();
