@@ -25,12 +25,18 @@ pub(crate) struct Cli {
 enum Command {
     /// Show the library version, the crates built in, and the random generator used for seeds.
     Info(cmd::info::InfoArgs),
+    /// Privacy amplification (Toeplitz hashing) throughput on a random input.
+    Pa(cmd::pa::PaArgs),
+    /// Analytic key rate vs distance: asymptotic decoy BB84, finite-key, PLOB; table, JSON, SVG.
+    Keyrate(cmd::keyrate::KeyrateArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Info(args) => cmd::info::run(&cli.global, args),
+        Command::Pa(args) => cmd::pa::run(&cli.global, args),
+        Command::Keyrate(args) => cmd::keyrate::run(&cli.global, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -308,7 +308,11 @@ pub struct KeyRatePoint {
     pub asymptotic_bits_per_pulse: f64,
     /// Asymptotic secret key rate in bit/s.
     pub asymptotic_bps: f64,
-    /// PLOB bound in bits per channel use (fiber transmittance).
+    /// Asymptotic bits per pulse of efficient BB84 (q -> 1, heavily biased basis choice): the
+    /// limit that the finite-key curve (biased bases, Lim et al. 2014) approaches as blocks grow.
+    pub efficient_bits_per_pulse: f64,
+    /// PLOB bound in bits per channel use (fiber transmittance; infinite, `null` in JSON, at
+    /// zero loss).
     pub plob_bits_per_use: f64,
     /// PLOB bound in bit/s at the pulse rate.
     pub plob_bps: f64,
@@ -339,11 +343,18 @@ pub fn key_rate_curve(
             }
             let (mu_opt, r) = params.optimal_rate(length_km);
             let plob = plob_bits_per_use(params.fiber_transmittance(length_km));
+            let efficient = LinkParams {
+                q_sift: 1.0,
+                ..params.clone()
+            }
+            .optimal_rate(length_km)
+            .1;
             Ok(KeyRatePoint {
                 length_km,
                 mu_opt,
                 asymptotic_bits_per_pulse: r,
                 asymptotic_bps: r * params.rep_rate_hz,
+                efficient_bits_per_pulse: efficient,
                 plob_bits_per_use: plob,
                 plob_bps: plob * params.rep_rate_hz,
                 finite_bits_per_pulse: None,

@@ -3,6 +3,8 @@
 use clap::Args;
 
 pub(crate) mod info;
+pub(crate) mod keyrate;
+pub(crate) mod pa;
 
 /// Flags every subcommand understands.
 #[derive(Debug, Args, Clone)]
