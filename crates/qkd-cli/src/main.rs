@@ -28,6 +28,10 @@ enum Command {
     /// Synthesize an OTDR trace from a route TOML, find its events, compare with a baseline;
     /// event table, SOR and SVG output.
     Otdr(cmd::otdr::OtdrArgs),
+    /// Privacy amplification (Toeplitz hashing) throughput on a random input.
+    Pa(cmd::pa::PaArgs),
+    /// Analytic key rate vs distance: asymptotic decoy BB84, finite-key, PLOB; table, JSON, SVG.
+    Keyrate(cmd::keyrate::KeyrateArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +39,8 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Info(args) => cmd::info::run(&cli.global, args),
         Command::Otdr(args) => cmd::otdr::run(&cli.global, args),
+        Command::Pa(args) => cmd::pa::run(&cli.global, args),
+        Command::Keyrate(args) => cmd::keyrate::run(&cli.global, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

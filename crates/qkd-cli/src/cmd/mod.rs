@@ -4,6 +4,8 @@ use clap::Args;
 
 pub(crate) mod info;
 pub(crate) mod otdr;
+pub(crate) mod keyrate;
+pub(crate) mod pa;
 
 /// Flags every subcommand understands.
 #[derive(Debug, Args, Clone)]

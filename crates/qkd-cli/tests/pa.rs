@@ -1,0 +1,30 @@
+//! `qkd pa` end to end on a small input.
+
+use std::process::Command;
+
+#[test]
+fn pa_reports_sizes_and_throughput_as_json() {
+    let out = Command::new(env!("CARGO_BIN_EXE_qkd"))
+        .args(["pa", "--bits", "100000", "--ratio", "0.25", "--json"])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["input_bits"], 100_000);
+    assert_eq!(v["output_bits"], 25_000);
+    assert!(v["seconds"].as_f64().expect("number") > 0.0);
+    assert!(v["throughput_mbps"].as_f64().expect("number") > 0.0);
+}
+
+#[test]
+fn pa_rejects_a_ratio_above_one() {
+    let out = Command::new(env!("CARGO_BIN_EXE_qkd"))
+        .args(["pa", "--bits", "1000", "--ratio", "1.5"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+}

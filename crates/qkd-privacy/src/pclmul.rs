@@ -1,0 +1,111 @@
+//! The `PCLMULQDQ` base case of the long carry-less multiplication: the only `unsafe` code of the
+//! crate.
+//!
+//! Soundness argument: the one `unsafe` operation is calling a `#[target_feature(enable =
+//! "pclmulqdq")]` function, and a [`Pclmul`] token (the only way to reach that call) can only be
+//! obtained from [`Pclmul::detect`], which checks the CPU at run time. Inside the function the
+//! intrinsics are safe (Rust >= 1.87) and all memory access goes through bounds-checked slices.
+//! The kernel is tested against the portable path and the bit-by-bit reference.
+
+#![allow(unsafe_code)]
+
+/// Proof that the running CPU executes `PCLMULQDQ` (x86-64 only).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pclmul(Witness);
+
+/// Inhabited only where the instruction can exist.
+#[cfg(target_arch = "x86_64")]
+type Witness = ();
+/// No value: off x86-64 a token cannot be made.
+#[cfg(not(target_arch = "x86_64"))]
+#[derive(Debug, Clone, Copy)]
+enum Witness {}
+
+impl Pclmul {
+    /// `Some` if the CPU supports `PCLMULQDQ` (and SSE2, implied on x86-64).
+    #[cfg(target_arch = "x86_64")]
+    pub(crate) fn detect() -> Option<Self> {
+        std::arch::is_x86_feature_detected!("pclmulqdq").then_some(Self(()))
+    }
+
+    /// Never available off x86-64.
+    #[cfg(not(target_arch = "x86_64"))]
+    pub(crate) fn detect() -> Option<Self> {
+        None
+    }
+
+    /// `out[..a.len() + b.len()] = a * b` over GF(2)\[x\] (out overwritten).
+    #[cfg(target_arch = "x86_64")]
+    pub(crate) fn schoolbook(self, a: &[u64], b: &[u64], out: &mut [u64]) {
+        // SAFETY: `self` exists only if `detect` found PCLMULQDQ on this CPU.
+        unsafe { schoolbook_pclmul(a, b, out) }
+    }
+
+    /// Unreachable off x86-64 (no token can exist); kept for a uniform call site.
+    #[cfg(not(target_arch = "x86_64"))]
+    pub(crate) fn schoolbook(self, a: &[u64], b: &[u64], out: &mut [u64]) {
+        let _ = (a, b, out);
+        match self.0 {}
+    }
+
+    /// One 128-bit product (for tests).
+    #[cfg(all(test, target_arch = "x86_64"))]
+    pub(crate) fn clmul(self, a: u64, b: u64) -> u128 {
+        let mut out = [0u64; 2];
+        self.schoolbook(&[a], &[b], &mut out);
+        u128::from(out[0]) | (u128::from(out[1]) << 64)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "pclmulqdq")]
+fn schoolbook_pclmul(a: &[u64], b: &[u64], out: &mut [u64]) {
+    use std::arch::x86_64::{
+        __m128i, _mm_clmulepi64_si128, _mm_cvtsi128_si64, _mm_set_epi64x, _mm_setzero_si128,
+        _mm_unpackhi_epi64, _mm_xor_si128,
+    };
+    let out = &mut out[..a.len() + b.len()];
+    out.fill(0);
+    // Accumulate the 128-bit partial products of each diagonal i + j in a register, then fold the
+    // diagonal's two halves into the output words: one xor per product.
+    for (i, &ai) in a.iter().enumerate() {
+        // Bit-for-bit reinterpretation of the word as the intrinsic's signed type.
+        #[allow(clippy::cast_possible_wrap)]
+        let va = _mm_set_epi64x(0, ai as i64);
+        let mut carry: __m128i = _mm_setzero_si128();
+        let mut k = i;
+        for &bj in b {
+            #[allow(clippy::cast_possible_wrap)]
+            let vb = _mm_set_epi64x(0, bj as i64);
+            let p = _mm_clmulepi64_si128::<0x00>(va, vb);
+            // out[k] gets the low half of this product and the high half of the previous one.
+            let lo = _mm_xor_si128(p, _mm_unpackhi_epi64(carry, carry));
+            #[allow(clippy::cast_sign_loss)]
+            {
+                out[k] ^= _mm_cvtsi128_si64(lo) as u64;
+            }
+            carry = p;
+            k += 1;
+        }
+        #[allow(clippy::cast_sign_loss)]
+        {
+            out[k] ^= _mm_cvtsi128_si64(_mm_unpackhi_epi64(carry, carry)) as u64;
+        }
+    }
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn pclmul_matches_reference_and_portable(a in any::<u64>(), b in any::<u64>()) {
+            if let Some(p) = Pclmul::detect() {
+                prop_assert_eq!(p.clmul(a, b), qkd_core::confirm::clmul_reference(a, b));
+                prop_assert_eq!(p.clmul(a, b), crate::clmul::clmul_portable(a, b));
+            }
+        }
+    }
+}
