@@ -53,7 +53,6 @@ impl Default for SourceConfig {
 
 impl SourceConfig {
     /// A builder starting from the defaults.
-    #[must_use]
     pub fn builder() -> SourceConfigBuilder {
         SourceConfigBuilder(Self::default())
     }
@@ -599,7 +598,6 @@ impl Default for LinkConfig {
 
 impl LinkConfig {
     /// A builder starting from the defaults.
-    #[must_use]
     pub fn builder() -> LinkConfigBuilder {
         LinkConfigBuilder(Self::default())
     }

@@ -351,6 +351,7 @@ impl<'a> ChunkRun<'a> {
     }
 
     /// Record a click at `slot` and update detector memory.
+    #[allow(clippy::needless_range_loop)]
     fn click<R: Rng + ?Sized>(
         &mut self,
         rng: &mut R,
@@ -394,6 +395,8 @@ impl<'a> ChunkRun<'a> {
         [s >= self.dead_until[0], s >= self.dead_until[1]]
     }
 
+    // Per-detector and per-class arrays are indexed in parallel.
+    #[allow(clippy::needless_range_loop)]
     fn fast<R: Rng + ?Sized>(&mut self, rng: &mut R) {
         let m = self.m;
         // Non-click slots per regime: both, only 0, only 1, none alive.
@@ -488,6 +491,7 @@ impl<'a> ChunkRun<'a> {
         self.click(rng, s, hid, o & 4 != 0, fired);
     }
 
+    #[allow(clippy::needless_range_loop)]
     fn exact<R: Rng + ?Sized>(&mut self, rng: &mut R) {
         let m = self.m;
         let cfg = &m.config;

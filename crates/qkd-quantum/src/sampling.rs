@@ -52,8 +52,10 @@ impl Geometric {
     pub(crate) fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
         match self.inv_log_q {
             None => u64::MAX,
-            Some(k) if k == 0.0 => 0,
             Some(k) => {
+                if k == 0.0 {
+                    return 0;
+                }
                 let g = (open_unit_f64(rng).ln() * k).floor();
                 // Saturating float-to-int conversion is the intent: huge gaps mean "no click".
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
