@@ -291,14 +291,20 @@ impl Simulator {
         let mut out = Simulation {
             pulses,
             rate_hz: self.model.config.source.rate_hz,
-            records: Vec::with_capacity(total),
+            records: Vec::new(),
             eve_knows: Vec::with_capacity(if with_eve { total } else { 0 }),
             emitted: [0; 3],
         };
-        for p in parts {
-            out.records.extend_from_slice(&p.records);
+        for mut p in parts {
+            if out.records.is_empty() {
+                // Move the first chunk's buffers instead of copying them.
+                std::mem::swap(&mut out.records, &mut p.records);
+                out.records.reserve(total - out.records.len());
+            } else {
+                out.records.append(&mut p.records);
+            }
             if with_eve {
-                out.eve_knows.extend_from_slice(&p.eve_knows);
+                out.eve_knows.append(&mut p.eve_knows);
             }
             for k in 0..3 {
                 out.emitted[k] += p.emitted[k];
@@ -327,7 +333,7 @@ impl Simulator {
 pub struct ChunkOutput {
     /// Records in slot order.
     pub records: Vec<DetectionRecord>,
-    /// Eve's knowledge per record (always filled; all `false` without eavesdropper).
+    /// Eve's knowledge per record (empty without eavesdropper).
     pub eve_knows: Vec<bool>,
     /// Pulses per class.
     pub emitted: [u64; 3],
@@ -340,6 +346,7 @@ struct ChunkRun<'a> {
     end: u64,
     dead_until: [u64; 2],
     afterpulse_at: [u64; 2],
+    track_eve: bool,
     out: ChunkOutput,
 }
 
@@ -351,6 +358,7 @@ impl<'a> ChunkRun<'a> {
             end: start + len,
             dead_until: [0; 2],
             afterpulse_at: [u64::MAX; 2],
+            track_eve: m.config.eavesdropper != Eavesdropper::None,
             out: ChunkOutput::default(),
         }
     }
@@ -379,7 +387,9 @@ impl<'a> ChunkRun<'a> {
             bob_bit: bit,
             click: kind,
         });
-        self.out.eve_knows.push(eve_knows);
+        if self.track_eve {
+            self.out.eve_knows.push(eve_knows);
+        }
         self.out.emitted[hid.class.index()] += 1;
         let det = &self.m.det;
         for j in 0..2 {
@@ -404,6 +414,20 @@ impl<'a> ChunkRun<'a> {
     #[allow(clippy::needless_range_loop)]
     fn fast<R: Rng + ?Sized>(&mut self, rng: &mut R) {
         let m = self.m;
+        // Reserve for the expected number of clicks (plus 5 standard deviations) up front.
+        #[allow(
+            clippy::cast_precision_loss,
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss
+        )]
+        let expect = {
+            let mean = m.regimes[0].p_click * (self.end - self.start) as f64;
+            (mean + 5.0 * mean.sqrt() + 16.0).min(1e9) as usize
+        };
+        self.out.records.reserve(expect);
+        if self.track_eve {
+            self.out.eve_knows.reserve(expect);
+        }
         // Non-click slots per regime: both, only 0, only 1, none alive.
         let mut quiet = [0u64; 4];
         let mut s = self.start;
