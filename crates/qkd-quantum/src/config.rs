@@ -752,6 +752,20 @@ mod tests {
         assert!(LinkConfig::builder().build().is_ok());
     }
 
+    #[cfg(feature = "serde")]
+    #[test]
+    fn link_config_roundtrips_through_json() {
+        let c = LinkConfig::builder()
+            .detector(DetectorConfig::ingaas_spad())
+            .eavesdropper(Eavesdropper::InterceptResend { fraction: 0.3 })
+            .build()
+            .unwrap();
+        let json = serde_json::to_string(&c).unwrap();
+        assert!(json.contains("\"kind\":\"spad\"") && json.contains("intercept_resend"));
+        let back: LinkConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, c);
+    }
+
     #[test]
     fn presets_have_the_reference_values() {
         let s = DetectorConfig::snspd().per_slot(1e9);
