@@ -53,7 +53,6 @@ impl Default for SourceConfig {
 
 impl SourceConfig {
     /// A builder starting from the defaults.
-    #[must_use]
     pub fn builder() -> SourceConfigBuilder {
         SourceConfigBuilder(Self::default())
     }
@@ -599,7 +598,6 @@ impl Default for LinkConfig {
 
 impl LinkConfig {
     /// A builder starting from the defaults.
-    #[must_use]
     pub fn builder() -> LinkConfigBuilder {
         LinkConfigBuilder(Self::default())
     }
@@ -752,6 +750,20 @@ mod tests {
         );
         assert!(LinkConfig::builder().chunk_pulses(0).build().is_err());
         assert!(LinkConfig::builder().build().is_ok());
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn link_config_roundtrips_through_json() {
+        let c = LinkConfig::builder()
+            .detector(DetectorConfig::ingaas_spad())
+            .eavesdropper(Eavesdropper::InterceptResend { fraction: 0.3 })
+            .build()
+            .unwrap();
+        let json = serde_json::to_string(&c).unwrap();
+        assert!(json.contains("\"kind\":\"spad\"") && json.contains("intercept_resend"));
+        let back: LinkConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, c);
     }
 
     #[test]

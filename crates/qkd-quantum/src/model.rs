@@ -73,6 +73,7 @@ pub(crate) struct ClickOutcome {
 /// class distribution of slots without a click.
 #[derive(Debug, Clone)]
 pub(crate) struct RegimeTable {
+    pub(crate) p_click: f64,
     pub(crate) gap: Geometric,
     pub(crate) alias: Option<AliasTable>,
     pub(crate) outcomes: Vec<ClickOutcome>,
@@ -228,6 +229,7 @@ fn regime_table(regime: Regime, prior: &[f64; HIDDEN], cond: &[[f64; 8]; HIDDEN]
         }
     }
     RegimeTable {
+        p_click,
         gap: Geometric::new(p_click),
         alias: if p_click > 0.0 {
             Some(AliasTable::new(&weights))

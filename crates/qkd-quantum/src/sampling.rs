@@ -25,24 +25,43 @@ pub(crate) fn bernoulli<R: Rng + ?Sized>(rng: &mut R, p: f64) -> bool {
 }
 
 /// Geometric distribution on `{0, 1, 2, ...}`: the number of failures before the first success of
-/// trials with success probability `p`, by inversion `floor(ln U / ln(1-p))`.
-#[derive(Debug, Clone, Copy)]
+/// trials with success probability `p`.
+///
+/// For `p` large enough that a gap of `TABLE_GAPS` or more has probability below 1/2, an alias table
+/// over `{0, .., K-1, ">= K"}` is used (memorylessness: on `>= K` add `K` and draw again), which
+/// needs one random word and no logarithm; otherwise inversion `floor(ln U / ln(1-p))`.
+#[derive(Debug, Clone)]
 pub(crate) struct Geometric {
     /// `1 / ln(1 - p)` (negative), or 0 when `p >= 1`; `None` when `p = 0` (never succeeds).
     inv_log_q: Option<f64>,
+    table: Option<AliasTable>,
 }
+
+const TABLE_GAPS: usize = 32;
 
 impl Geometric {
     pub(crate) fn new(p: f64) -> Self {
         if p <= 0.0 {
-            Self { inv_log_q: None }
+            Self {
+                inv_log_q: None,
+                table: None,
+            }
         } else if p >= 1.0 {
             Self {
                 inv_log_q: Some(0.0),
+                table: None,
             }
         } else {
+            let q = 1.0 - p;
+            let k = i32::try_from(TABLE_GAPS).unwrap_or(32);
+            let table = (q.powi(k) < 0.5).then(|| {
+                let mut w: Vec<f64> = (0..k).map(|g| p * q.powi(g)).collect();
+                w.push(q.powi(k));
+                AliasTable::new(&w)
+            });
             Self {
                 inv_log_q: Some(1.0 / (-p).ln_1p()),
+                table,
             }
         }
     }
@@ -50,10 +69,22 @@ impl Geometric {
     /// A sample, saturated at `u64::MAX` (which callers treat as "beyond the end").
     #[inline]
     pub(crate) fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
+        if let Some(t) = &self.table {
+            let mut acc = 0u64;
+            loop {
+                let i = t.sample(rng);
+                if i < TABLE_GAPS {
+                    return acc + i as u64;
+                }
+                acc += TABLE_GAPS as u64;
+            }
+        }
         match self.inv_log_q {
             None => u64::MAX,
-            Some(k) if k == 0.0 => 0,
             Some(k) => {
+                if k == 0.0 {
+                    return 0;
+                }
                 let g = (open_unit_f64(rng).ln() * k).floor();
                 // Saturating float-to-int conversion is the intent: huge gaps mean "no click".
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -198,6 +229,24 @@ mod tests {
         // Variance (1-p)/p^2; 5 standard errors of the mean.
         let se = ((1.0 - p) / (p * p) / f64::from(n)).sqrt();
         assert!((mean - (1.0 - p) / p).abs() < 5.0 * se);
+        // The table path (p = 0.2): mean and P(gap = 0), P(gap >= 40) (beyond one table round).
+        let p = 0.2;
+        let g = Geometric::new(p);
+        assert!(g.table.is_some());
+        let draws: Vec<u64> = (0..n).map(|_| g.sample(&mut rng)).collect();
+        #[allow(clippy::cast_precision_loss)]
+        let mean = draws.iter().sum::<u64>() as f64 / f64::from(n);
+        let se = ((1.0 - p) / (p * p) / f64::from(n)).sqrt();
+        assert!((mean - (1.0 - p) / p).abs() < 5.0 * se);
+        for (event, prob) in [(0u64, p), (40, 0.8f64.powi(40))] {
+            let hits = draws
+                .iter()
+                .filter(|&&d| if event == 0 { d == 0 } else { d >= event })
+                .count();
+            #[allow(clippy::cast_precision_loss)]
+            let f = hits as f64 / f64::from(n);
+            assert!((f - prob).abs() < 5.0 * (prob * (1.0 - prob) / f64::from(n)).sqrt() + 1e-6);
+        }
         assert_eq!(Geometric::new(1.0).sample(&mut rng), 0);
         assert_eq!(Geometric::new(0.0).sample(&mut rng), u64::MAX);
     }

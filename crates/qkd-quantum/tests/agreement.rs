@@ -3,6 +3,9 @@
 //! `sqrt(p (1-p) / n)` for one simulation against a formula, `sqrt(se_a^2 + se_b^2)` for two
 //! independent simulations.
 
+// Test helpers outside #[test] functions unwrap too; counts are far below 2^53.
+#![allow(clippy::unwrap_used, clippy::cast_precision_loss)]
+
 use qkd_core::IntensityClass;
 use qkd_quantum::{
     ChannelConfig, ClassStats, DetectorConfig, Eavesdropper, Engine, LinkConfig, Simulator,
