@@ -16,7 +16,7 @@
 //! [`SorError`], never a panic. Unknown blocks (vendor blocks, `LnkParams`) are skipped.
 
 use crate::error::{FiberError, SorError};
-use crate::otdr::{DetectedEvent, DetectedKind, Trace, usize_to_f64};
+use crate::otdr::{DetectedEvent, DetectedKind, Trace};
 use crate::route::SPEED_OF_LIGHT_M_PER_S;
 
 const CRC16: crc::Crc<u16> = crc::Crc::<u16>::new(&crc::CRC_16_IBM_3740);
@@ -493,14 +493,13 @@ fn read_inner(bytes: &[u8]) -> Result<SorFile, SorError> {
     meta.supplier = s.string("supplier")?;
     meta.otdr = s.string("OTDR")?;
     for what in ["OTDR s/n", "module", "module s/n"] {
-        let _ = what;
-        s.string("supplier field")?;
+        s.string(what)?;
     }
     meta.software = s.string("software")?;
 
     let mut f = open("FxdParams")?;
     meta.timestamp_s = f.u32("date")?;
-    let units = f.fixed(2, "distance units")?;
+    f.fixed(2, "distance units")?;
     let wl = f64::from(f.u16("wavelength")?) / 10.0;
     f.i32("acquisition offset")?;
     f.i32("acquisition offset distance")?;
@@ -517,7 +516,6 @@ fn read_inner(bytes: &[u8]) -> Result<SorFile, SorError> {
     let index = f64::from(f.u32("group index")?) / 1e5;
     let bsc = -f64::from(f.u16("backscatter coefficient")?) / 10.0;
     let averages = f.u32("averages")?;
-    let _ = units;
     if !(1.0..=2.0).contains(&index) {
         return Err(SorError::BadField {
             field: "group index",
@@ -602,7 +600,6 @@ fn read_inner(bytes: &[u8]) -> Result<SorFile, SorError> {
         backscatter_db: bsc,
         saturation_db: 0.0,
     };
-    let _ = usize_to_f64(0);
     Ok(SorFile {
         meta,
         trace,

@@ -190,3 +190,30 @@ fn noise_falls_as_sqrt_averages() {
     let ratio = rms(16) / rms(256);
     assert!((ratio / 4.0 - 1.0).abs() < 0.15, "ratio {ratio}");
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
+    /// Arbitrary traces (any length, spacing, pulse, levels) give events or a typed error, never a
+    /// panic, in both the analysis and the comparison.
+    #[test]
+    fn analysis_never_panics(
+        levels in proptest::collection::vec(-80.0f64..0.0, 0..3000),
+        spacing in 0.05f64..20.0,
+        pulse in 1.0f64..2000.0,
+    ) {
+        let t = qkd_fiber::Trace {
+            sample_spacing_m: spacing,
+            levels_db: levels,
+            pulse_width_ns: pulse,
+            wavelength_nm: 1550.0,
+            group_index: 1.4682,
+            averages: 1,
+            backscatter_db: -82.0,
+            saturation_db: -14.0,
+        };
+        let _ = analyze(&t, &AnalysisConfig::default());
+        let mut u = t.clone();
+        u.levels_db.reverse();
+        let _ = compare(&t, &u, &CompareConfig::default());
+    }
+}

@@ -227,7 +227,6 @@ pub(crate) fn find_end(y: &[f64], wn: usize, end_threshold_db: f64) -> (f64, Opt
     let lo = coarse.saturating_sub(m);
     let hi = (coarse + m).min(n);
     let fine = (lo..hi).rev().find(|&j| y[j] > mid).unwrap_or(coarse);
-    let _ = wn;
     (floor, Some(fine + 1))
 }
 
