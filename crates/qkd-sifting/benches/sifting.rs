@@ -12,7 +12,7 @@ fn records(n: usize) -> (AliceRecords, BobRecords) {
     let a_bases = BitBlock::random(n, &mut rng);
     let a_bits = BitBlock::random(n, &mut rng);
     let lo = BitBlock::random(n, &mut rng);
-    // hi only where lo is clear: classes 0, 1, 2 with probabilities 1/2, 1/4, 1/4... mixed.
+    // hi only where lo is clear: classes signal, decoy, vacuum with probabilities 1/4, 1/2, 1/4.
     let mut hi = BitBlock::random(n, &mut rng);
     hi.with_words_mut(|w| {
         for (h, l) in w.iter_mut().zip(lo.words()) {
@@ -20,7 +20,7 @@ fn records(n: usize) -> (AliceRecords, BobRecords) {
         }
     });
     let b_bases = BitBlock::random(n, &mut rng);
-    // Bob's bits: Alice's with ~1.5 % flipped (three random words ANDed ~ 12.5 %, then /8).
+    // Bob's bits: Alice's with 1/64 of them flipped (six random blocks ANDed).
     let mut b_bits = a_bits.clone();
     let mut noise = BitBlock::random(n, &mut rng);
     for _ in 0..5 {
@@ -31,10 +31,10 @@ fn records(n: usize) -> (AliceRecords, BobRecords) {
             }
         });
     }
-    b_bits.xor_assign(&noise).unwrap();
+    b_bits.xor_assign(&noise).expect("bench input is valid");
     (
-        AliceRecords::new(slots.clone(), a_bases, a_bits, lo, hi).unwrap(),
-        BobRecords::new(slots, b_bases, b_bits).unwrap(),
+        AliceRecords::new(slots.clone(), a_bases, a_bits, lo, hi).expect("bench input is valid"),
+        BobRecords::new(slots, b_bases, b_bits).expect("bench input is valid"),
     )
 }
 
@@ -48,14 +48,14 @@ fn bench(c: &mut Criterion) {
         .sample(SampleSize::Fraction(0.05))
         .confidence(ConfidenceMethod::ClopperPearson, 1e-10)
         .build()
-        .unwrap();
+        .expect("bench input is valid");
     let mut g = c.benchmark_group("sifting");
     g.sample_size(10);
     g.throughput(Throughput::Elements(n as u64));
     g.bench_function(format!("sift_and_estimate/{n}"), |b| {
         b.iter_batched(
             || (alice.clone(), bob.clone()),
-            |(a, bo)| sift_pair(a, bo, cfg, 7).unwrap(),
+            |(a, bo)| sift_pair(a, bo, cfg, 7).expect("bench input is valid"),
             BatchSize::LargeInput,
         );
     });
