@@ -200,8 +200,8 @@ impl SiftConfigBuilder {
 pub enum SiftMessage {
     /// Bob's detected slots and bases.
     Announce {
-        /// Slots, strictly increasing.
-        slots: Vec<u64>,
+        /// Slots, strictly increasing (shared with Bob's records, not copied).
+        slots: std::sync::Arc<[u64]>,
         /// Bob's basis per slot (1 = X).
         bases: BitBlock,
     },
@@ -1222,7 +1222,7 @@ impl Role for BobSifter {
             .as_ref()
             .ok_or_else(|| proto(Party::Bob, "sifting.announce", "already started"))?;
         Ok(Turn::Send(SiftMessage::Announce {
-            slots: r.slots.clone(),
+            slots: std::sync::Arc::clone(&r.slots),
             bases: r.bases.clone(),
         }))
     }
