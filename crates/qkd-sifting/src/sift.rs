@@ -200,8 +200,8 @@ impl SiftConfigBuilder {
 pub enum SiftMessage {
     /// Bob's detected slots and bases.
     Announce {
-        /// Slots, strictly increasing.
-        slots: Vec<u64>,
+        /// Slots, strictly increasing (shared with Bob's records, not copied).
+        slots: std::sync::Arc<[u64]>,
         /// Bob's basis per slot (1 = X).
         bases: BitBlock,
     },
@@ -432,9 +432,90 @@ pub struct SiftOutput {
 // ---------------------------------------------------------------------------------------------
 // Word kernels.
 
+/// `PEXT_TABLE[(mask << 8) | data]`: the bits of `data` selected by `mask`, packed low (a byte-wide
+/// software parallel-bit-extract, built at compile time).
+static PEXT_TABLE: [u8; 65536] = build_pext_table();
+
+const fn build_pext_table() -> [u8; 65536] {
+    let mut t = [0u8; 65536];
+    let mut m = 0usize;
+    while m < 256 {
+        let mut x = 0usize;
+        while x < 256 {
+            let (mut out, mut n, mut b) = (0usize, 0usize, 0usize);
+            while b < 8 {
+                if (m >> b) & 1 == 1 {
+                    out |= ((x >> b) & 1) << n;
+                    n += 1;
+                }
+                b += 1;
+            }
+            // out < 256 by construction.
+            #[allow(clippy::cast_possible_truncation)]
+            {
+                t[(m << 8) | x] = out as u8;
+            }
+            x += 1;
+        }
+        m += 1;
+    }
+    t
+}
+
+/// Compresses the bits of `x` selected by `m` into the low `popcount(m)` bits.
+#[inline]
+fn pext(x: u64, m: u64) -> u64 {
+    let mut out = 0u64;
+    let mut n = 0u32;
+    for b in 0..8 {
+        let mb = (m >> (8 * b)) & 0xff;
+        if mb == 0 {
+            continue;
+        }
+        let xb = (x >> (8 * b)) & 0xff;
+        // Both are bytes: the index is below 65536.
+        #[allow(clippy::cast_possible_truncation)]
+        let idx = ((mb << 8) | xb) as usize;
+        out |= u64::from(PEXT_TABLE[idx]) << n;
+        n += mb.count_ones();
+    }
+    out
+}
+
+/// Appends variable-length bit fields to a word vector.
+#[derive(Default)]
+struct BitWriter {
+    words: Vec<u64>,
+    acc: u64,
+    fill: u32,
+}
+
+impl BitWriter {
+    /// Appends the low `n` bits of `v` (`n <= 64`, higher bits of `v` zero).
+    #[inline]
+    fn push(&mut self, v: u64, n: u32) {
+        if n == 0 {
+            return;
+        }
+        self.acc |= v << self.fill;
+        let total = self.fill + n;
+        if total >= 64 {
+            self.words.push(self.acc);
+            self.acc = if self.fill == 0 {
+                0
+            } else {
+                v >> (64 - self.fill)
+            };
+            self.fill = total - 64;
+        } else {
+            self.fill = total;
+        }
+    }
+}
+
 /// Appends selected bits of several planes (and optionally slots) to growing outputs.
 struct Compressor {
-    planes: Vec<(Vec<u64>, u64)>,
+    planes: Vec<BitWriter>,
     len: usize,
     slots: Vec<u64>,
 }
@@ -442,46 +523,46 @@ struct Compressor {
 impl Compressor {
     fn new(extra_planes: usize) -> Self {
         Self {
-            planes: vec![(Vec::new(), 0); extra_planes + 1],
+            planes: (0..=extra_planes).map(|_| BitWriter::default()).collect(),
             len: 0,
             slots: Vec::new(),
         }
     }
 
-    /// For every set bit `i` of `mask`, appends bit `i` of each plane and `slots[i]`.
+    /// For every set bit `i` of `mask`, appends bit `i` of each plane and `slots[i]`: a word at a
+    /// time (table-driven bit extraction), slots by a loop over the set bits.
     fn push_masked(&mut self, mask: &[u64], planes: &[&[u64]], slots: Option<&[u64]>) {
         if self.planes.len() != planes.len() {
-            self.planes = vec![(Vec::new(), 0); planes.len()];
+            self.planes = planes.iter().map(|_| BitWriter::default()).collect();
         }
         let selected: usize = mask.iter().map(|w| w.count_ones() as usize).sum();
-        for (p, _) in &mut self.planes {
-            p.reserve(selected / 64 + 1);
+        for p in &mut self.planes {
+            p.words.reserve(selected / 64 + 1);
         }
         if slots.is_some() {
             self.slots.reserve(selected);
         }
-        for (wi, &m0) in mask.iter().enumerate() {
-            let mut m = m0;
+        for (wi, &m) in mask.iter().enumerate() {
             if m == 0 {
                 continue;
             }
-            let srcs: [u64; 4] = std::array::from_fn(|j| planes.get(j).map_or(0, |p| p[wi]));
-            while m != 0 {
-                let i = m.trailing_zeros();
-                let pos = self.len % 64;
-                for (j, (out, acc)) in self.planes.iter_mut().enumerate() {
-                    *acc |= ((srcs[j] >> i) & 1) << pos;
-                    if pos == 63 {
-                        out.push(*acc);
-                        *acc = 0;
+            let n = m.count_ones();
+            for (out, src) in self.planes.iter_mut().zip(planes) {
+                let x = src[wi];
+                out.push(if m == u64::MAX { x } else { pext(x, m) }, n);
+            }
+            if let Some(s) = slots {
+                if m == u64::MAX {
+                    self.slots.extend_from_slice(&s[wi * 64..wi * 64 + 64]);
+                } else {
+                    let mut mm = m;
+                    while mm != 0 {
+                        self.slots.push(s[wi * 64 + mm.trailing_zeros() as usize]);
+                        mm &= mm - 1;
                     }
                 }
-                if let Some(s) = slots {
-                    self.slots.push(s[wi * 64 + i as usize]);
-                }
-                self.len += 1;
-                m &= m - 1;
             }
+            self.len += n as usize;
         }
     }
 
@@ -490,12 +571,12 @@ impl Compressor {
         let blocks = self
             .planes
             .into_iter()
-            .map(|(mut w, acc)| {
-                if !len.is_multiple_of(64) {
-                    w.push(acc);
+            .map(|mut w| {
+                if w.fill > 0 {
+                    w.words.push(w.acc);
                 }
                 // Lengths agree by construction.
-                BitBlock::from_words(&w, len).unwrap_or_default()
+                BitBlock::from_words(&w.words, len).unwrap_or_default()
             })
             .collect();
         (blocks, self.slots)
@@ -1141,7 +1222,7 @@ impl Role for BobSifter {
             .as_ref()
             .ok_or_else(|| proto(Party::Bob, "sifting.announce", "already started"))?;
         Ok(Turn::Send(SiftMessage::Announce {
-            slots: r.slots.clone(),
+            slots: std::sync::Arc::clone(&r.slots),
             bases: r.bases.clone(),
         }))
     }
@@ -1223,4 +1304,51 @@ pub fn sift_pair(
     let b = BobSifter::new(bob, cfg)?;
     let run = qkd_core::run_pair(a, b)?;
     Ok((run.alice, run.bob, run.ledger))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The word-level compressor equals bit-by-bit selection.
+        #[test]
+        fn compressor_equals_naive_selection(
+            data in proptest::collection::vec(any::<u64>(), 1..20),
+            masks in proptest::collection::vec(any::<u64>(), 1..20),
+            dense in any::<bool>(),
+        ) {
+            let n = data.len().min(masks.len());
+            let mask: Vec<u64> = masks[..n].iter().map(|&m| if dense { !0 } else { m }).collect();
+            let slots: Vec<u64> = (0..64 * n as u64).map(|i| i * 3).collect();
+            let mut c = Compressor::new(0);
+            c.push_masked(&mask, &[&data[..n]], Some(&slots));
+            let (blocks, got_slots) = c.finish();
+            let mut want = Vec::new();
+            let mut want_slots = Vec::new();
+            for i in 0..64 * n {
+                if mask[i / 64] >> (i % 64) & 1 == 1 {
+                    want.push(data[i / 64] >> (i % 64) & 1 == 1);
+                    want_slots.push(slots[i]);
+                }
+            }
+            prop_assert_eq!(&blocks[0], &BitBlock::from_bools(&want));
+            prop_assert_eq!(got_slots, want_slots);
+        }
+
+        #[test]
+        fn sample_bitmap_has_exactly_k_positions(n in 1usize..5000, frac in 0.0f64..1.0, seed in any::<u64>()) {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+            let k = (frac * n as f64) as usize;
+            let map = trim(sample_bitmap(n, k, seed), n);
+            prop_assert_eq!(map.iter().map(|w| w.count_ones() as usize).sum::<usize>(), k);
+        }
+    }
+
+    #[test]
+    fn elias_gamma_size_of_slot_gaps() {
+        // Gaps 1, 1, 2, 4: 1 + 1 + 3 + 5 bits.
+        assert_eq!(slot_code_bits(&[0, 1, 3, 7]), 10);
+    }
 }
