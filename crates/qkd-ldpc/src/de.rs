@@ -1,0 +1,1 @@
+//! Density evolution.
