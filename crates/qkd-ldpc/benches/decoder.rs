@@ -5,6 +5,9 @@
 //!
 //! `cargo bench -p qkd-ldpc --bench decoder -- --warm-up-time 1 --measurement-time 3`
 
+// Test and bench helpers panic on setup errors by design.
+#![allow(clippy::unwrap_used)]
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use qkd_core::harness::{ErrorModel, noisy_pair};
 use qkd_core::{BitBlock, DynReconciler, Qber, ReconcileParams, sim_rng};

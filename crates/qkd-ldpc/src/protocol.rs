@@ -160,7 +160,7 @@ impl LdpcConfig {
             || self
                 .mother_leak_rates
                 .windows(2)
-                .any(|w| !(w[0] < w[1]) || w[1] - w[0] > self.extra_fraction)
+                .any(|w| w[0] >= w[1] || w[1] - w[0] > self.extra_fraction)
             || self
                 .mother_leak_rates
                 .iter()

@@ -1,5 +1,8 @@
 //! Density evolution against published BSC thresholds.
 
+// Test and bench helpers panic on setup errors by design.
+#![allow(clippy::unwrap_used)]
+
 use qkd_ldpc::de::{DeConfig, Ensemble, bsc_threshold};
 
 /// BP thresholds of regular ensembles on the BSC, Richardson and Urbanke, IEEE Trans. IT 47(2),

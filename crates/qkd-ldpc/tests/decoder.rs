@@ -1,5 +1,8 @@
 //! Decoder tests: fixed point vs float, batch vs single, syndrome constraints.
 
+// Test and bench helpers panic on setup errors by design.
+#![allow(clippy::unwrap_used)]
+
 use proptest::prelude::*;
 use qkd_core::{BitBlock, sim_rng};
 use qkd_ldpc::decoder::{LLR_SCALE, channel_llr};

@@ -1,5 +1,8 @@
 //! Protocol-level tests: success, exact leak accounting, determinism, bad input.
 
+// Test and bench helpers panic on setup errors by design.
+#![allow(clippy::unwrap_used)]
+
 use proptest::prelude::*;
 use qkd_core::harness::{ErrorModel, noisy_pair};
 use qkd_core::{BitBlock, DynReconciler, Qber, ReconcileError, ReconcileParams, sim_rng};
