@@ -1,13 +1,14 @@
 //! Measures an LDPC reconciler on synthetic frames with the shared sweep harness.
 //!
 //! `cargo run --release -p qkd-ldpc --example sweep -- --algorithm ldpc-blind --qber 0.05 \
-//!  --block 10000 --frames 1000 [--seed 1] [--json]`
+//!  --block 10000 --frames 1000 [--seed 1] [--json] [--efficiency-target 1.2]`
 
 use qkd_core::Qber;
 use qkd_core::harness::{ErrorModel, SweepConfig, sweep};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut algorithm = "ldpc".to_string();
+    let mut target: Option<f64> = None;
     let (mut qber, mut block, mut frames, mut seed, mut json) =
         (0.05, 10_000usize, 100usize, 1u64, false);
     let mut args = std::env::args().skip(1);
@@ -20,10 +21,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--frames" => frames = val()?.parse()?,
             "--seed" => seed = val()?.parse()?,
             "--json" => json = true,
+            "--efficiency-target" => target = Some(val()?.parse()?),
             other => return Err(format!("unknown flag {other}").into()),
         }
     }
-    let algo = qkd_ldpc::algorithm(&algorithm, block)?;
+    // --efficiency-target overrides f* of the rate-adaptive "ldpc" algorithm.
+    let algo: Box<dyn qkd_core::DynReconciler> = match (algorithm.as_str(), target) {
+        ("ldpc", Some(f)) => Box::new(qkd_ldpc::LdpcReconciler::new(
+            qkd_ldpc::LdpcConfig::builder(block)
+                .efficiency_target(f)
+                .build()?,
+            qkd_ldpc::Mode::RateAdaptive,
+        )),
+        _ => qkd_ldpc::algorithm(&algorithm, block)?,
+    };
     let config = SweepConfig {
         qber: Qber::new(qber)?,
         estimated_qber: None,
