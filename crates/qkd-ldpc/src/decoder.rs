@@ -244,19 +244,17 @@ impl MinSumDecoder {
                     q[k] = x;
                     sgn ^= x < 0;
                     let m = x.saturating_abs();
-                    if m < min1 {
-                        min2 = min1;
-                        min1 = m;
-                        idx = k;
-                    } else if m < min2 {
-                        min2 = m;
-                    }
+                    // Branch-free two-minimum update (the comparisons are unpredictable).
+                    min2 = min2.min(min1.max(m));
+                    idx = if m < min1 { k } else { idx };
+                    min1 = min1.min(m);
                 }
                 let (m1, m2) = (kind.correct(min1), kind.correct(min2));
                 for k in 0..cols.len() {
                     let m = if k == idx { m2 } else { m1 };
-                    let neg = sgn ^ (q[k] < 0);
-                    let rn = if neg { -m } else { m };
+                    // Conditional negation without a branch: s is 0 or -1.
+                    let s = -i16::from(sgn ^ (q[k] < 0));
+                    let rn = (m ^ s) - s;
                     r[k] = rn;
                     self.p[cols[k] as usize] = q[k].saturating_add(rn);
                 }
