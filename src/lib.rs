@@ -13,3 +13,4 @@ pub use qkd_quantum as quantum;
 pub use qkd_sifting as sifting;
 pub use qkd_fiber as fiber;
 pub use qkd_privacy as privacy;
+pub use qkd_ldpc as ldpc;

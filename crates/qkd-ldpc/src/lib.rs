@@ -1,0 +1,72 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod construct;
+pub mod de;
+pub mod decoder;
+mod error;
+pub mod matrix;
+pub mod protocol;
+
+pub use construct::{CodeSpec, DegreeProfile, LdpcCode};
+pub use decoder::{
+    BatchDecoder, DecodeResult, FrameInput, MinSumDecoder, MinSumKind, decode_frames, decode_spa,
+};
+pub use error::LdpcError;
+pub use matrix::{QcBase, SparseMatrix};
+pub use protocol::{
+    DecoderKind, FrameCode, LdpcConfig, LdpcConfigBuilder, LdpcMessage, LdpcReconciler, Mode,
+};
+
+use qkd_core::DynReconciler;
+
+/// Names known to [`algorithm`].
+pub const ALGORITHMS: &[&str] = &[
+    "ldpc",
+    "ldpc-blind",
+    "ldpc-oms",
+    "ldpc-blind-oms",
+    "ldpc-spa",
+];
+
+/// The constructor registry: a boxed reconciler by name for frames of `block_bits` bits.
+///
+/// - `ldpc`: rate-adaptive, layered normalised min-sum;
+/// - `ldpc-blind`: blind, layered normalised min-sum;
+/// - `ldpc-oms`, `ldpc-blind-oms`: the same with offset min-sum (offset 0.5 nat);
+/// - `ldpc-spa`: rate-adaptive with the flooding sum-product reference decoder (slow).
+///
+/// ```
+/// let algo = qkd_ldpc::algorithm("ldpc-blind", 10_000)?;
+/// assert_eq!(algo.name(), "ldpc-blind");
+/// assert!(qkd_ldpc::algorithm("turbo", 10_000).is_err());
+/// # Ok::<(), qkd_ldpc::LdpcError>(())
+/// ```
+///
+/// # Errors
+/// [`LdpcError::UnknownAlgorithm`] for an unknown name, [`LdpcError::InvalidConfig`] for an
+/// unsupported block size.
+pub fn algorithm(name: &str, block_bits: usize) -> Result<Box<dyn DynReconciler>, LdpcError> {
+    let b = LdpcConfig::builder(block_bits);
+    let oms = DecoderKind::OffsetMinSum(4);
+    let (cfg, mode) = match name {
+        "ldpc" => (b.build()?, Mode::RateAdaptive),
+        "ldpc-blind" => (b.build()?, Mode::Blind),
+        "ldpc-oms" => (b.decoder(oms).build()?, Mode::RateAdaptive),
+        "ldpc-blind-oms" => (b.decoder(oms).build()?, Mode::Blind),
+        "ldpc-spa" => (
+            b.decoder(DecoderKind::SumProduct)
+                .max_iterations(100)
+                .build()?,
+            Mode::RateAdaptive,
+        ),
+        _ => {
+            return Err(LdpcError::UnknownAlgorithm {
+                name: name.into(),
+                known: ALGORITHMS.join(", "),
+            });
+        }
+    };
+    Ok(Box::new(LdpcReconciler::new(cfg, mode)))
+}
