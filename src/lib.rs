@@ -8,4 +8,5 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub use qkd_cascade as cascade;
 pub use qkd_core as core;

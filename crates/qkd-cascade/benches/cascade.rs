@@ -49,9 +49,9 @@ fn bench(c: &mut Criterion) {
                     b.iter_batched(
                         || {
                             i = (i + 1) % set.len();
-                            set[i].clone()
+                            (set[i].clone(), i)
                         },
-                        |(a, bb)| {
+                        |((a, bb), i)| {
                             let params = ReconcileParams::new(qber, i as u64);
                             black_box(algo.run_in_process(a, bb, &params).expect("runs"))
                         },

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use qkd_core::{derive_seed, sim_rng};
-use rand::{Rng, RngExt};
+use rand::Rng;
 
 /// A permutation of key positions: `fwd[i]` is the key index at pass position `i`, `inv` its inverse.
 #[derive(Debug)]
@@ -32,10 +32,46 @@ impl Perm {
     }
 
     /// A uniformly random permutation (Fisher-Yates) from `rng`.
+    ///
+    /// Each swap index is drawn with Lemire's multiply-and-reject method ("Fast random integer
+    /// generation in an interval", ACM TOMACS 2019) on 32-bit halves of one 64-bit output: exact
+    /// uniformity, one random word per two swaps, no division except in the rare rejection branch.
     fn random<R: Rng + ?Sized>(n: u32, rng: &mut R) -> Self {
         let mut fwd: Vec<u32> = (0..n).collect();
+        let mut pool = 0u64;
+        let mut left = 0u32;
+        let mut next32 = |rng: &mut R| -> u32 {
+            if left == 0 {
+                pool = rng.next_u64();
+                left = 2;
+            }
+            left -= 1;
+            // Taking the low 32 bits, then shifting the next half down, is the point.
+            #[allow(clippy::cast_possible_truncation)]
+            let x = pool as u32;
+            pool >>= 32;
+            x
+        };
         for i in (1..n).rev() {
-            let j = rng.random_range(0..=i);
+            // Uniform in 0..=i: range = i + 1 (i < n <= u32::MAX, so no overflow).
+            let range = i + 1;
+            let mut m = u64::from(next32(rng)) * u64::from(range);
+            // Low half of the product decides rejection; the cast keeps exactly those bits.
+            #[allow(clippy::cast_possible_truncation)]
+            let mut low = m as u32;
+            if low < range {
+                let threshold = range.wrapping_neg() % range;
+                while low < threshold {
+                    m = u64::from(next32(rng)) * u64::from(range);
+                    #[allow(clippy::cast_possible_truncation)]
+                    {
+                        low = m as u32;
+                    }
+                }
+            }
+            // The high half of a u32 x u32 product fits in u32.
+            #[allow(clippy::cast_possible_truncation)]
+            let j = (m >> 32) as u32;
             fwd.swap(i as usize, j as usize);
         }
         Self::from_fwd(fwd)
@@ -144,11 +180,56 @@ pub enum PassSpec {
     Biconf(u16),
 }
 
+/// SplitMix64 (Steele, Lea, Flood, "Fast splittable pseudorandom number generators", OOPSLA 2014):
+/// the generator of the public shuffles. A shuffle only has to spread blocks uniformly; it is public
+/// and needs no cryptographic strength, and this generator is ~10x cheaper per word than ChaCha8,
+/// which dominated a frame's cost with per-pass shuffles. Seeded from the shared seed by BLAKE3
+/// ([`derive_seed`]).
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    #[inline]
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+impl rand::TryRng for SplitMix64 {
+    type Error = std::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        // The high half of a 64-bit output; the truncation is the point.
+        #[allow(clippy::cast_possible_truncation)]
+        Ok((self.next() >> 32) as u32)
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Ok(self.next())
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        for chunk in dst.chunks_mut(8) {
+            let w = self.next().to_le_bytes();
+            chunk.copy_from_slice(&w[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+
+/// Per-frame permutations by (key length, pass, seed), with BICONF's subset size.
+type FrameMemo = HashMap<(u32, PassSpec, u64), (Arc<Perm>, u32)>;
+
 /// Builds layouts; identity and deterministic permutations are computed once and shared by every
 /// frame (they are public constants of the protocol), random ones are drawn per frame from the seed.
+///
+/// A per-frame permutation is a pure function of the public seed, so when both parties run in one
+/// process the second one to need it takes the first one's copy from a small memo instead of
+/// drawing it again (parties in separate processes each draw their own, with the same result).
 #[derive(Debug, Default)]
 pub(crate) struct PermCache {
     map: Mutex<HashMap<(u32, u16, bool), Arc<Perm>>>,
+    frames: Mutex<FrameMemo>,
 }
 
 /// Seed of the deterministic shuffles (a public constant).
@@ -183,6 +264,42 @@ impl PermCache {
         perm
     }
 
+    /// The per-frame permutation of `spec` (and BICONF's subset size), memoised by seed.
+    fn per_frame(&self, n: u32, spec: PassSpec, seed: u64) -> (Arc<Perm>, u32) {
+        let key = (n, spec, seed);
+        {
+            let map = self
+                .frames
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some((p, s)) = map.get(&key) {
+                return (Arc::clone(p), *s);
+            }
+        }
+        let (perm, s) = match spec {
+            PassSpec::Cascade(p) => {
+                let mut rng = SplitMix64(derive_seed(seed, "cascade shuffle", u64::from(p)));
+                (Perm::random(n, &mut rng), 0)
+            }
+            PassSpec::Biconf(r) => {
+                let mut rng = SplitMix64(derive_seed(seed, "cascade biconf", u64::from(r)));
+                Perm::random_subset(n, &mut rng)
+            }
+        };
+        let perm = Arc::new(perm);
+        let mut map = self
+            .frames
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // A bounded memo: the two parties of a frame use an entry within one frame, so a few
+        // frames' worth of passes is plenty (also with several threads).
+        if map.len() >= 512 {
+            map.clear();
+        }
+        map.insert(key, (Arc::clone(&perm), s));
+        (perm, s)
+    }
+
     /// The layout of `spec` for a key of `n` bits.
     pub(crate) fn layout(
         &self,
@@ -206,10 +323,9 @@ impl PermCache {
                 };
                 Some(Layout::new(n, Blocks::Regular { k }, perm))
             }
-            PassSpec::Biconf(r) => {
-                let mut rng = sim_rng(derive_seed(seed, "cascade biconf", u64::from(r)));
-                let (perm, s) = Perm::random_subset(n, &mut rng);
-                Some(Layout::new(n, Blocks::Split { s }, Arc::new(perm)))
+            PassSpec::Biconf(_) => {
+                let (perm, s) = self.per_frame(n, spec, seed);
+                Some(Layout::new(n, Blocks::Split { s }, perm))
             }
         }
     }
@@ -254,6 +370,21 @@ mod tests {
                     assert_eq!(l.perm.inv[j as usize] as usize, i);
                 }
             }
+        }
+    }
+
+    /// Position of element 0 after shuffling 5 elements, over 20,000 shuffles: each of the 5
+    /// positions has probability 1/5; count sd = sqrt(20000 * 0.2 * 0.8) ~ 57, tolerance 5 sd.
+    #[test]
+    fn shuffles_are_uniform() {
+        let mut counts = [0usize; 5];
+        let mut rng = sim_rng(11);
+        for _ in 0..20_000 {
+            let p = Perm::random(5, &mut rng);
+            counts[p.inv[0] as usize] += 1;
+        }
+        for c in counts {
+            assert!(c.abs_diff(4000) < 5 * 57, "{counts:?}");
         }
     }
 

@@ -1,5 +1,7 @@
 //! Protocol invariants: correctness after success, ledger = messages, determinism, bad input.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
 use proptest::prelude::*;
 use qkd_cascade::{Cascade, CascadeConfig, Variant};
 use qkd_core::harness::{ErrorModel, noisy_pair};

@@ -25,12 +25,15 @@ pub(crate) struct Cli {
 enum Command {
     /// Show the library version, the crates built in, and the random generator used for seeds.
     Info(cmd::info::InfoArgs),
+    /// Compare reconciliation algorithms on synthetic frames: efficiency, FER, messages, throughput.
+    Reconcile(cmd::reconcile::ReconcileArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Info(args) => cmd::info::run(&cli.global, args),
+        Command::Reconcile(args) => cmd::reconcile::run(&cli.global, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
