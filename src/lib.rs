@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub use qkd_cascade as cascade;
 pub use qkd_core as core;
 pub use qkd_quantum as quantum;
 pub use qkd_sifting as sifting;

@@ -32,6 +32,8 @@ enum Command {
     Pa(cmd::pa::PaArgs),
     /// Analytic key rate vs distance: asymptotic decoy BB84, finite-key, PLOB; table, JSON, SVG.
     Keyrate(cmd::keyrate::KeyrateArgs),
+    /// Compare reconciliation algorithms on synthetic frames: efficiency, FER, messages, throughput.
+    Reconcile(cmd::reconcile::ReconcileArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Command::Otdr(args) => cmd::otdr::run(&cli.global, args),
         Command::Pa(args) => cmd::pa::run(&cli.global, args),
         Command::Keyrate(args) => cmd::keyrate::run(&cli.global, args),
+        Command::Reconcile(args) => cmd::reconcile::run(&cli.global, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

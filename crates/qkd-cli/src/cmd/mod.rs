@@ -6,6 +6,7 @@ pub(crate) mod info;
 pub(crate) mod otdr;
 pub(crate) mod keyrate;
 pub(crate) mod pa;
+pub(crate) mod reconcile;
 
 /// Flags every subcommand understands.
 #[derive(Debug, Args, Clone)]

@@ -1,0 +1,61 @@
+//! Reconciliation throughput at n = 10,000: every Cascade variant (LDPC joins this bench later).
+//!
+//! `cargo bench --bench reconciliation -- --warm-up-time 1 --measurement-time 3`
+//! Throughput is in reconciled key bits (one frame of n bits per iteration, both parties).
+
+use std::hint::black_box;
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use qkd::cascade::Cascade;
+use qkd::core::harness::{ErrorModel, noisy_pair};
+use qkd::core::{BitBlock, DynReconciler, Qber, ReconcileParams, derive_seed, sim_rng};
+
+const N: usize = 10_000;
+
+fn frames(q: Qber, count: usize) -> Vec<(BitBlock, BitBlock)> {
+    (0..count)
+        .map(|i| {
+            let mut rng = sim_rng(derive_seed(2, "reconciliation bench", i as u64));
+            noisy_pair(N, q, ErrorModel::Bernoulli, &mut rng)
+        })
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let mut algos: Vec<Box<dyn DynReconciler>> = Cascade::variant_names()
+        .iter()
+        .map(|n| Box::new(Cascade::from_name(n).expect("known")) as Box<dyn DynReconciler>)
+        .collect();
+    algos.push(Box::new(
+        Cascade::from_name("cascade-original+det").expect("known"),
+    ));
+    algos.push(Box::new(
+        Cascade::from_name("cascade-option8+bpi+det").expect("known"),
+    ));
+    let mut group = c.benchmark_group("reconciliation");
+    group.throughput(Throughput::Elements(N as u64));
+    for q in [0.02, 0.10] {
+        let qber = Qber::new(q).expect("valid QBER");
+        let set = frames(qber, 16);
+        for algo in &algos {
+            let mut i = 0usize;
+            group.bench_function(format!("{}/q={q}", algo.name()), |b| {
+                b.iter_batched(
+                    || {
+                        i = (i + 1) % set.len();
+                        (set[i].clone(), i)
+                    },
+                    |((a, bb), i)| {
+                        let params = ReconcileParams::new(qber, i as u64);
+                        black_box(algo.run_in_process(a, bb, &params).expect("runs"))
+                    },
+                    BatchSize::SmallInput,
+                );
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

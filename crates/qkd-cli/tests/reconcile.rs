@@ -1,0 +1,89 @@
+//! `qkd reconcile` end to end on a small input.
+
+use std::process::Command;
+
+#[test]
+fn reconcile_json_has_the_documented_fields() {
+    let out = Command::new(env!("CARGO_BIN_EXE_qkd"))
+        .args([
+            "--json",
+            "--seed",
+            "3",
+            "reconcile",
+            "--algorithm",
+            "cascade-original",
+            "--qber",
+            "0.03",
+            "--block",
+            "2000",
+            "--frames",
+            "20",
+        ])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    for field in [
+        "algorithm",
+        "qber",
+        "block_bits",
+        "frames",
+        "efficiency_mean",
+        "efficiency_std",
+        "fer",
+        "messages_mean",
+        "round_trips_mean",
+        "throughput_mbps",
+        "efficiency_estimated_mean",
+        "fer_ci95",
+        "undetected_frames",
+        "seconds_per_frame",
+    ] {
+        assert!(v.get(field).is_some(), "missing {field}");
+    }
+    assert_eq!(v["algorithm"], "cascade-original");
+    assert_eq!(v["frames"], 20);
+    let f = v["efficiency_mean"].as_f64().unwrap();
+    assert!(f > 1.0 && f < 1.6, "f = {f}");
+    assert_eq!(v["fer"].as_f64().unwrap(), 0.0);
+}
+
+#[test]
+fn several_qbers_give_an_array_and_bad_names_fail() {
+    let out = Command::new(env!("CARGO_BIN_EXE_qkd"))
+        .args([
+            "--json",
+            "reconcile",
+            "-a",
+            "cascade-yan,cascade-option8+bpi",
+            "--qber",
+            "0.02,0.08",
+            "--block",
+            "1000",
+            "--frames",
+            "5",
+        ])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v.as_array().unwrap().len(), 4);
+    let bad = Command::new(env!("CARGO_BIN_EXE_qkd"))
+        .args(["reconcile", "--algorithm", "cascade-nope", "--frames", "1"])
+        .output()
+        .expect("runs");
+    assert!(!bad.status.success());
+    let bad = Command::new(env!("CARGO_BIN_EXE_qkd"))
+        .args(["reconcile", "--qber", "0.7", "--frames", "1"])
+        .output()
+        .expect("runs");
+    assert!(!bad.status.success());
+}
