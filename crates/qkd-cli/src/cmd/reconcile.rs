@@ -28,7 +28,8 @@ enum Model {
 #[derive(Debug, Args)]
 pub(crate) struct ReconcileArgs {
     /// Algorithm(s), comma-separated: cascade-<original|biconf|yan|option3|option4|option7|option8>
-    /// with optional switches +bpi, +reuse, +det, +shuffle-all; `all-cascade` for every variant.
+    /// with optional switches +bpi, +reuse, +det, +shuffle-all; `all-cascade` for every variant;
+    /// LDPC: ldpc (rate-adaptive), ldpc-blind, ldpc-oms, ldpc-blind-oms, ldpc-spa. `--list` shows all.
     #[arg(long, short, default_value = "cascade-original", value_delimiter = ',')]
     algorithm: Vec<String>,
     /// Channel QBER(s) as fractions, comma-separated or repeated (e.g. 0.01,0.02,0.05).
@@ -53,13 +54,18 @@ pub(crate) struct ReconcileArgs {
 
 /// Every algorithm name the command knows (without switches).
 pub(crate) fn algorithm_names() -> Vec<String> {
-    qkd_cascade::Cascade::variant_names()
+    let mut names = qkd_cascade::Cascade::variant_names();
+    names.extend(qkd_ldpc::ALGORITHMS.iter().map(|s| (*s).to_string()));
+    names
 }
 
-/// The algorithm called `name`.
-pub(crate) fn algorithm(name: &str) -> anyhow::Result<Box<dyn DynReconciler>> {
+/// The algorithm called `name`, for frames of `block_bits` bits (LDPC picks its code by length).
+pub(crate) fn algorithm(name: &str, block_bits: usize) -> anyhow::Result<Box<dyn DynReconciler>> {
     if name.starts_with("cascade-") {
         return Ok(Box::new(qkd_cascade::Cascade::from_name(name)?));
+    }
+    if name.starts_with("ldpc") {
+        return Ok(qkd_ldpc::algorithm(name, block_bits)?);
     }
     bail!(
         "unknown algorithm {name:?}; known: {}",
@@ -104,7 +110,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &ReconcileArgs) -> anyhow::Result<(
     let show_progress = !global.quiet && std::io::stderr().is_terminal();
     let mut rows = Vec::new();
     for name in &names {
-        let algo = algorithm(name)?;
+        let algo = algorithm(name, args.block)?;
         for &q in &args.qber {
             let qber = Qber::new(q).with_context(|| format!("--qber {q}"))?;
             let config = SweepConfig {
