@@ -312,6 +312,20 @@ pub fn middle_product(kernel: Kernel, a: &[u64], b: &[u64], w0: usize, len: usiz
     words
 }
 
+/// Peak extra memory of [`middle_product`] in bytes for `b_words` columns and `len` output words,
+/// assuming every block is in flight at once (the worst case of the parallel map): per block the
+/// diagonal (`2q` words), the vector (`q`), the 128-bit output (`2q`) and the recursion scratch,
+/// plus the sums (`2 (len + 1)` words) and the top-level parallel copies (`~6q` words).
+#[must_use]
+pub fn middle_product_peak_bytes(b_words: usize, len: usize) -> usize {
+    let rows = len + 1;
+    let q = rows.min(b_words).max(1);
+    let blocks = rows.div_ceil(q) * b_words.div_ceil(q);
+    let (s64, s128) = tmv_scratch(q);
+    let per_block = 8 * (2 * q + q + s64) + 16 * (q + s128);
+    blocks * per_block + 16 * rows + 8 * 6 * q
+}
+
 /// Scratch words needed by [`karatsuba`] for operands of `n` words.
 fn scratch_len(n: usize) -> usize {
     if n <= BASE_WORDS {
