@@ -835,6 +835,59 @@ mod tests {
         assert!(run_authenticated(AuthMode::PerMessage, true).is_err());
     }
 
+    /// A man in the middle that alters the confirmation tag in flight.
+    struct Tamper(qkd_core::MpscTransport<AuthFrame<ConfirmMessage>>);
+
+    impl Transport<AuthFrame<ConfirmMessage>> for Tamper {
+        fn send(&mut self, frame: AuthFrame<ConfirmMessage>) -> Result<(), ProtocolError> {
+            let frame = match frame {
+                AuthFrame::Data {
+                    message: ConfirmMessage::Tag(t),
+                    tag,
+                } => AuthFrame::Data {
+                    message: ConfirmMessage::Tag(t ^ 1),
+                    tag,
+                },
+                other => other,
+            };
+            self.0.send(frame)
+        }
+        fn recv(&mut self) -> Result<AuthFrame<ConfirmMessage>, ProtocolError> {
+            self.0.recv()
+        }
+    }
+
+    #[test]
+    fn altered_messages_fail_authentication_in_both_modes() {
+        for mode in [AuthMode::PerMessage, AuthMode::Deferred] {
+            let shared = shared_key(16 + 2 * 64, 8);
+            let (ta, tb) = mpsc_pair::<AuthFrame<ConfirmMessage>>();
+            let key = BitBlock::random(512, &mut sim_rng(9));
+            let key_b = key.clone();
+            let shared_b = shared.clone();
+            let alice = std::thread::spawn(move || {
+                let keys = AuthKeys::from_shared(&shared, Party::Alice).unwrap();
+                let t = AuthenticatedTransport::new(Tamper(ta), keys, mode, encode).unwrap();
+                let mut ep = Endpoint::new(Party::Alice, t);
+                ep.drive(ConfirmAlice::new(&key, 1))?;
+                let (mut t, _) = ep.into_parts();
+                t.finish()
+            });
+            let bob = std::thread::spawn(move || {
+                let keys = AuthKeys::from_shared(&shared_b, Party::Bob).unwrap();
+                let t = AuthenticatedTransport::new(tb, keys, mode, encode).unwrap();
+                let mut ep = Endpoint::new(Party::Bob, t);
+                ep.drive(ConfirmBob::new(&key_b, 1))?;
+                let (mut t, _) = ep.into_parts();
+                t.finish()
+            });
+            let (a, b) = (alice.join().unwrap(), bob.join().unwrap());
+            // Bob must reject: per message at once, deferred at finish.
+            assert!(b.is_err(), "{mode:?}: tampering went unnoticed");
+            let _ = a;
+        }
+    }
+
     #[test]
     fn short_shared_key_is_an_error() {
         assert!(matches!(

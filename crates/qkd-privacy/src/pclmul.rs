@@ -41,6 +41,20 @@ impl Pclmul {
         unsafe { schoolbook_pclmul(a, b, out) }
     }
 
+    /// Toeplitz base case: `out[i] = xor_j clmul(t[i - j + n - 1], v[j])` for `n = v.len()`.
+    #[cfg(target_arch = "x86_64")]
+    pub(crate) fn toeplitz(self, t: &[u64], v: &[u64], out: &mut [u128]) {
+        // SAFETY: `self` exists only if `detect` found PCLMULQDQ on this CPU.
+        unsafe { toeplitz_pclmul(t, v, out) }
+    }
+
+    /// Unreachable off x86-64 (no token can exist).
+    #[cfg(not(target_arch = "x86_64"))]
+    pub(crate) fn toeplitz(self, t: &[u64], v: &[u64], out: &mut [u128]) {
+        let _ = (t, v, out);
+        match self.0 {}
+    }
+
     /// Unreachable off x86-64 (no token can exist); kept for a uniform call site.
     #[cfg(not(target_arch = "x86_64"))]
     pub(crate) fn schoolbook(self, a: &[u64], b: &[u64], out: &mut [u64]) {
@@ -91,6 +105,37 @@ fn schoolbook_pclmul(a: &[u64], b: &[u64], out: &mut [u64]) {
         {
             out[k] ^= _mm_cvtsi128_si64(_mm_unpackhi_epi64(carry, carry)) as u64;
         }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "pclmulqdq")]
+fn toeplitz_pclmul(t: &[u64], v: &[u64], out: &mut [u128]) {
+    use std::arch::x86_64::{
+        _mm_clmulepi64_si128, _mm_cvtsi128_si64, _mm_set_epi64x, _mm_setzero_si128,
+        _mm_unpackhi_epi64, _mm_xor_si128,
+    };
+    let n = v.len();
+    let t = &t[..2 * n - 1];
+    for (i, o) in out[..n].iter_mut().enumerate() {
+        // Row i reads t[i + n - 1 - j] for j = 0..n: the window t[i..i + n] reversed.
+        let row = &t[i..i + n];
+        let mut acc = _mm_setzero_si128();
+        for (&tv, &vj) in row.iter().rev().zip(v) {
+            // Bit-for-bit reinterpretation of the words as the intrinsic's signed type.
+            #[allow(clippy::cast_possible_wrap)]
+            let p = _mm_clmulepi64_si128::<0x00>(
+                _mm_set_epi64x(0, tv as i64),
+                _mm_set_epi64x(0, vj as i64),
+            );
+            acc = _mm_xor_si128(acc, p);
+        }
+        #[allow(clippy::cast_sign_loss)]
+        let (lo, hi) = (
+            _mm_cvtsi128_si64(acc) as u64,
+            _mm_cvtsi128_si64(_mm_unpackhi_epi64(acc, acc)) as u64,
+        );
+        *o = u128::from(lo) | (u128::from(hi) << 64);
     }
 }
 
