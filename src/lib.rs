@@ -10,8 +10,8 @@
 
 pub use qkd_cascade as cascade;
 pub use qkd_core as core;
+pub use qkd_fiber as fiber;
+pub use qkd_ldpc as ldpc;
+pub use qkd_privacy as privacy;
 pub use qkd_quantum as quantum;
 pub use qkd_sifting as sifting;
-pub use qkd_fiber as fiber;
-pub use qkd_privacy as privacy;
-pub use qkd_ldpc as ldpc;

@@ -171,7 +171,9 @@ impl Default for KmeConfig {
 pub(crate) fn hex32(s: &str) -> Result<[u8; 32], Error> {
     let s = s.trim();
     if s.len() != 64 {
-        return Err(Error::Config("expected 64 hex characters (32 bytes)".into()));
+        return Err(Error::Config(
+            "expected 64 hex characters (32 bytes)".into(),
+        ));
     }
     let mut out = [0u8; 32];
     for (i, o) in out.iter_mut().enumerate() {

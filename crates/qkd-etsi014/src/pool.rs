@@ -423,9 +423,10 @@ impl PoolState {
                     s.block
                 )));
             }
-            let end = s.offset.checked_add(s.len).ok_or_else(|| {
-                Refusal::BadAnnouncement("segment overflows".into())
-            })?;
+            let end = s
+                .offset
+                .checked_add(s.len)
+                .ok_or_else(|| Refusal::BadAnnouncement("segment overflows".into()))?;
             match self.blocks.get(&s.block) {
                 Some(b) if end as usize <= b.data.len() => {
                     if !a.void && b.overlaps(s.offset, end) {
@@ -534,7 +535,10 @@ mod tests {
         let mut v = anns[0].clone();
         v.void = true;
         assert!(b.apply_one(&v).is_ok());
-        assert_eq!(a.reserve("sa", &[], &s, 1, 70, 0).unwrap_err(), Refusal::NotEnoughKey);
+        assert_eq!(
+            a.reserve("sa", &[], &s, 1, 70, 0).unwrap_err(),
+            Refusal::NotEnoughKey
+        );
     }
 
     #[test]
@@ -552,7 +556,13 @@ mod tests {
         p.reserve("m", &sl, &[], 1, 32, 0).unwrap();
         assert_eq!(p.block_count(), 0);
         // The used-up block is retired: pushing it again cannot resurrect its bytes.
-        assert_eq!(p.push_block(0, block(64, 1)), Err(Refusal::BlockConflict(0)));
-        assert_eq!(p.push_block(0, block(64, 2)), Err(Refusal::BlockConflict(0)));
+        assert_eq!(
+            p.push_block(0, block(64, 1)),
+            Err(Refusal::BlockConflict(0))
+        );
+        assert_eq!(
+            p.push_block(0, block(64, 2)),
+            Err(Refusal::BlockConflict(0))
+        );
     }
 }

@@ -265,7 +265,15 @@ async fn handle(kme: &Kme, identity: Option<&str>, req: Request<Incoming>) -> Re
                 Err(e) => return e,
             };
             match serde_json::from_slice::<KeyIds>(&body) {
-                Ok(r) => dec_keys(kme, &caller, &sae, r.key_ids.iter().map(|k| k.key_id).collect()).await,
+                Ok(r) => {
+                    dec_keys(
+                        kme,
+                        &caller,
+                        &sae,
+                        r.key_ids.iter().map(|k| k.key_id).collect(),
+                    )
+                    .await
+                }
                 Err(e) => bad(&format!("malformed key IDs: {e}")),
             }
         }
@@ -282,7 +290,11 @@ fn enc_query(query: &str) -> Result<KeyRequest, Resp> {
         match k.as_str() {
             "number" if r.number.is_none() => r.number = Some(parse_u64("number", &v)?),
             "size" if r.size.is_none() => r.size = Some(parse_u64("size", &v)?),
-            _ => return Err(bad(&format!("unsupported or repeated query parameter {k:?}"))),
+            _ => {
+                return Err(bad(&format!(
+                    "unsupported or repeated query parameter {k:?}"
+                )));
+            }
         }
     }
     Ok(r)
@@ -375,7 +387,9 @@ async fn enc_keys(kme: &Kme, master: &str, slave: &str, r: KeyRequest) -> Resp {
                 return bad("additional slave SAE IDs shall not be blank");
             }
             if s == master || slaves.contains(s) {
-                return bad("additional slave SAE IDs shall not repeat the master, the slave or each other");
+                return bad(
+                    "additional slave SAE IDs shall not repeat the master, the slave or each other",
+                );
             }
             if !kme.inner.sites.contains_key(s) {
                 return bad("additional slave SAE ID is not known to this KME");
@@ -406,7 +420,8 @@ async fn enc_keys(kme: &Kme, master: &str, slave: &str, r: KeyRequest) -> Resp {
         // Fail fast while the peer is known to be down; the void task flips the flag back.
         return unavailable("peer KME unavailable");
     }
-    #[allow(clippy::cast_possible_truncation)] // both bounded by validated config (<= 10000, <= 2^29)
+    #[allow(clippy::cast_possible_truncation)]
+    // both bounded by validated config (<= 10000, <= 2^29)
     let (number, size_bytes) = (number as usize, (size / 8) as usize);
     let reserved = kme
         .call(|reply| Op::Reserve {

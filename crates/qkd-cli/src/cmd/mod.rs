@@ -3,8 +3,8 @@
 use clap::Args;
 
 pub(crate) mod info;
-pub(crate) mod otdr;
 pub(crate) mod keyrate;
+pub(crate) mod otdr;
 pub(crate) mod pa;
 pub(crate) mod reconcile;
 
