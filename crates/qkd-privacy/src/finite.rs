@@ -14,6 +14,7 @@
 //! a [`KeyLength`] of zero bits with the reason.
 
 use qkd_core::{LeakageLedger, binary_entropy};
+use qkd_sifting::{BasisCounts, DecoyStatistics, SiftingError};
 
 use crate::PrivacyError;
 use crate::keyrate::LinkParams;
@@ -300,72 +301,41 @@ pub fn expected_counts(
     Ok(c)
 }
 
-/// PRIVATE COPY of the Lim et al. (2014) decoy bounds (eqs. (2)-(5)) for the analytic finite-key
-/// curve. To be replaced by qkd-sifting's estimators at merge (this crate must not depend on
-/// qkd-sifting); the key-length function above takes their output as plain numbers.
-mod lim_bounds {
-    use super::{DecoyProtocol, ExpectedCounts};
-
-    /// `tau_n = sum_k p_k e^{-k} k^n / n!` for `n` in {0, 1} (where `n! = 1`).
-    fn tau(p: &DecoyProtocol, n: i32) -> f64 {
-        p.mu.iter()
-            .zip(p.p_mu)
-            .map(|(&k, pk)| pk * (-k).exp() * k.powi(n))
-            .sum()
-    }
-
-    /// Hoeffding-corrected counts `n±_k = e^k / p_k (n_k ± sqrt(n/2 ln(21/eps_sec)))`.
-    fn pm(p: &DecoyProtocol, n: &[f64; 3], eps_sec: f64) -> ([f64; 3], [f64; 3]) {
-        let total: f64 = n.iter().sum();
-        let delta = (total / 2.0 * (21.0 / eps_sec).ln()).sqrt();
-        let mut lo = [0.0; 3];
-        let mut hi = [0.0; 3];
-        for k in 0..3 {
-            let s = p.mu[k].exp() / p.p_mu[k];
-            lo[k] = s * (n[k] - delta);
-            hi[k] = s * (n[k] + delta);
-        }
-        (lo, hi)
-    }
-
-    /// `(s_0, s_1)` lower bounds in one basis from its counts.
-    fn vacuum_and_single(p: &DecoyProtocol, n: &[f64; 3], eps_sec: f64) -> (f64, f64) {
-        let [m1, m2, m3] = p.mu;
-        let (lo, hi) = pm(p, n, eps_sec);
-        let (t0, t1) = (tau(p, 0), tau(p, 1));
-        let s0 = (t0 / (m2 - m3) * (m2 * lo[2] - m3 * hi[1])).max(0.0);
-        let s1 = t1 * m1 / (m1 * (m2 - m3) - (m2 * m2 - m3 * m3))
-            * (lo[1] - hi[2] - (m2 * m2 - m3 * m3) / (m1 * m1) * (hi[0] - s0 / t0));
-        (s0, s1.max(0.0))
-    }
-
-    fn gamma(a: f64, b: f64, c: f64, d: f64) -> f64 {
-        let arg = (c + d) / (c * d * (1.0 - b) * b) * 21.0 * 21.0 / (a * a);
-        ((c + d) * (1.0 - b) * b / (c * d * std::f64::consts::LN_2) * arg.log2()).sqrt()
-    }
-
-    /// `(s_X0, s_X1, phi_X)` from expected counts.
-    pub(super) fn bounds(p: &DecoyProtocol, c: &ExpectedCounts, eps_sec: f64) -> (f64, f64, f64) {
-        let (sx0, sx1) = vacuum_and_single(p, &c.n_x, eps_sec);
-        let (_, sz1) = vacuum_and_single(p, &c.n_z, eps_sec);
-        let [_, m2, m3] = p.mu;
-        let (mlo, mhi) = pm(p, &c.m_z, eps_sec);
-        let v = tau(p, 1) / (m2 - m3) * (mhi[1] - mlo[2]);
-        if sz1 <= 0.0 || sx1 <= 0.0 {
-            return (sx0, sx1, 0.5);
-        }
-        let b = (v / sz1).clamp(0.0, 0.5);
-        let phi = if b <= 0.0 || b >= 0.5 {
-            0.5
-        } else {
-            b + gamma(eps_sec, b, sz1, sx1)
-        };
-        (sx0, sx1, phi.min(0.5))
+/// `(s_X0, s_X1, phi_X)` of Lim et al. (2014), eqs. (2)-(5), from expected counts, computed by
+/// qkd-sifting's estimator (the same code that bounds a real block), so the analytic curve and a
+/// simulated or real link use one implementation. Expected counts are rounded to whole events; a
+/// basis without detections gives no single-photon events (`phi_X = 1/2`).
+fn lim_bounds(
+    p: &DecoyProtocol,
+    c: &ExpectedCounts,
+    eps_sec: f64,
+) -> Result<(f64, f64, f64), PrivacyError> {
+    // Expected counts are finite and non-negative (validated inputs); rounding to u64 is the point.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let round = |x: f64| x.max(0.0).round() as u64;
+    let counts = |n: &[f64; 3], m: &[f64; 3]| {
+        let (n, m) = (n.map(round), m.map(round));
+        BasisCounts::new(n, [0, 1, 2].map(|k| m[k].min(n[k])))
+    };
+    let stats = DecoyStatistics {
+        intensities: p.mu,
+        probabilities: p.p_mu,
+        key: counts(&c.n_x, &c.m_x),
+        test: counts(&c.n_z, &c.m_z),
+    };
+    match stats.lim2014(eps_sec) {
+        Ok(b) => Ok((b.s_x0.value, b.s_x1.value, b.phi_x.value)),
+        Err(SiftingError::Empty { .. }) => Ok((0.0, 0.0, 0.5)),
+        Err(_) => Err(PrivacyError::InvalidParameter {
+            name: "decoy protocol",
+            value: eps_sec,
+            reason: "rejected by the Lim et al. (2014) estimator",
+        }),
     }
 }
 
 /// Finite-key secret bits per pulse of a link after `pulses` pulses with a given protocol:
-/// expected counts, the (private, to-be-replaced) Lim bounds, `lambda_EC = f n_X h(E_X)`, and
+/// expected counts, the Lim et al. bounds of qkd-sifting, `lambda_EC = f n_X h(E_X)`, and
 /// [`finite_key_length`].
 ///
 /// # Errors
@@ -378,7 +348,7 @@ pub fn finite_rate_per_pulse(
     pulses: f64,
 ) -> Result<f64, PrivacyError> {
     let c = expected_counts(link, protocol, length_km, pulses)?;
-    let (s_x0, s_x1, phi_x) = lim_bounds::bounds(protocol, &c, security.eps_sec);
+    let (s_x0, s_x1, phi_x) = lim_bounds(protocol, &c, security.eps_sec())?;
     let n_x: f64 = c.n_x.iter().sum();
     let m_x: f64 = c.m_x.iter().sum();
     let e_x = if n_x > 0.0 { m_x / n_x } else { 0.5 };
