@@ -20,7 +20,16 @@ struct Info {
 pub(crate) fn run(global: &GlobalArgs, _args: &InfoArgs) -> anyhow::Result<()> {
     let info = Info {
         version: env!("CARGO_PKG_VERSION"),
-        crates: vec!["qkd-core"],
+        crates: vec![
+            "qkd-core",
+            "qkd-quantum",
+            "qkd-fiber",
+            "qkd-sifting",
+            "qkd-cascade",
+            "qkd-ldpc",
+            "qkd-privacy",
+            "qkd-etsi014",
+        ],
         rng: "ChaCha8 (rand_chacha), seeded with seed_from_u64",
         seed: global.seed,
         first_u64_of_seed: first_u64(global.seed),
