@@ -25,12 +25,15 @@ pub(crate) struct Cli {
 enum Command {
     /// Show the library version, the crates built in, and the random generator used for seeds.
     Info(cmd::info::InfoArgs),
+    /// ETSI GS QKD 014 key manager (serve) and SAE client (status, enc, dec), dev certificates.
+    Kme(cmd::kme::KmeArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Info(args) => cmd::info::run(&cli.global, args),
+        Command::Kme(args) => cmd::kme::run(&cli.global, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

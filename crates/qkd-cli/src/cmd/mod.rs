@@ -3,6 +3,7 @@
 use clap::Args;
 
 pub(crate) mod info;
+pub(crate) mod kme;
 
 /// Flags every subcommand understands.
 #[derive(Debug, Args, Clone)]
