@@ -9,3 +9,4 @@
 #![warn(missing_docs)]
 
 pub use qkd_core as core;
+pub use qkd_etsi014 as etsi014;

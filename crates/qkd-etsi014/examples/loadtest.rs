@@ -4,6 +4,13 @@
 //!
 //! `cargo run --profile test -p qkd-etsi014 --example loadtest -- [requests] [concurrency] [soak]`
 //! (defaults 20000 64 200000). Loopback only.
+// Tool code: a failed step should stop the run loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_precision_loss
+)]
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -16,7 +23,10 @@ use qkd_etsi014::types::KeyRequest;
 use qkd_etsi014::{Client, RedbStore};
 
 fn arg(i: usize, d: usize) -> usize {
-    std::env::args().nth(i).and_then(|s| s.parse().ok()).unwrap_or(d)
+    std::env::args()
+        .nth(i)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(d)
 }
 
 async fn phase<F, Fut>(name: &str, total: usize, conc: usize, f: F) -> Vec<qkd_etsi014::Key>
@@ -64,7 +74,7 @@ async fn main() {
     let (requests, conc, soak) = (arg(1, 20_000), arg(2, 64), arg(3, 200_000));
     let dir = tmp();
     let ((la, pa), (lb, pb)) = (bind().await, bind().await);
-    let max = (soak as u64 / 2 + requests as u64 * 2 + 10_000) as u64;
+    let max = soak as u64 / 2 + requests as u64 * 2 + 10_000;
     let (ca_cfg, cb_cfg) = (config(&dir, 0, pb, max), config(&dir, 1, pa, max));
     let sa = RedbStore::open(dir.join("a.redb"), None).expect("redb");
     let sb = RedbStore::open(dir.join("b.redb"), None).expect("redb");
@@ -77,7 +87,11 @@ async fn main() {
     let ca = client(&dir, pa, "sae-a");
     let cb = client(&dir, pb, "sae-b");
     let ca2 = client(&dir, pb, "sae-c");
-    let one = KeyRequest { number: Some(1), size: Some(256), ..KeyRequest::default() };
+    let one = KeyRequest {
+        number: Some(1),
+        size: Some(256),
+        ..KeyRequest::default()
+    };
 
     let c = ca.clone();
     phase("status", requests, conc, move |_| {
@@ -89,16 +103,26 @@ async fn main() {
     })
     .await;
     let (c, r) = (ca.clone(), one.clone());
-    let local = phase("enc_keys 1x256 (slave at same KME)", requests, conc, move |_| {
-        let (c, r) = (c.clone(), r.clone());
-        async move { c.get_keys("sae-a2", &r).await.expect("enc") }
-    })
+    let local = phase(
+        "enc_keys 1x256 (slave at same KME)",
+        requests,
+        conc,
+        move |_| {
+            let (c, r) = (c.clone(), r.clone());
+            async move { c.get_keys("sae-a2", &r).await.expect("enc") }
+        },
+    )
     .await;
     let (c, r) = (ca.clone(), one.clone());
-    let remote = phase("enc_keys 1x256 (slave at peer KME)", requests, conc, move |_| {
-        let (c, r) = (c.clone(), r.clone());
-        async move { c.get_keys("sae-b", &r).await.expect("enc") }
-    })
+    let remote = phase(
+        "enc_keys 1x256 (slave at peer KME)",
+        requests,
+        conc,
+        move |_| {
+            let (c, r) = (c.clone(), r.clone());
+            async move { c.get_keys("sae-b", &r).await.expect("enc") }
+        },
+    )
     .await;
     drop((local, remote));
 
@@ -112,14 +136,20 @@ async fn main() {
                     .await
                     .expect("enc a")
                     .into_iter()
-                    .map(|k| qkd_etsi014::Key { key_id: tag(k.key_id, 0), key: k.key })
+                    .map(|k| qkd_etsi014::Key {
+                        key_id: tag(k.key_id, 0),
+                        key: k.key,
+                    })
                     .collect()
             } else {
                 c2.get_keys("sae-a", &r)
                     .await
                     .expect("enc b")
                     .into_iter()
-                    .map(|k| qkd_etsi014::Key { key_id: tag(k.key_id, 1), key: k.key })
+                    .map(|k| qkd_etsi014::Key {
+                        key_id: tag(k.key_id, 1),
+                        key: k.key,
+                    })
                     .collect()
             }
         }
@@ -135,10 +165,20 @@ async fn main() {
         if !ids.insert(id) || !bytes.insert(k.key.expose_bytes().to_vec()) {
             dup += 1;
         }
-        let k = qkd_etsi014::Key { key_id: id, key: k.key };
-        if side == 0 { from_a.push(k) } else { from_b.push(k) }
+        let k = qkd_etsi014::Key {
+            key_id: id,
+            key: k.key,
+        };
+        if side == 0 {
+            from_a.push(k)
+        } else {
+            from_b.push(k)
+        }
     }
-    for (list, slave, master) in [(&from_a, &ca2, "sae-a"), (&from_b, &ca_fetch(&dir, pa), "sae-b")] {
+    for (list, slave, master) in [
+        (&from_a, &ca2, "sae-a"),
+        (&from_b, &ca_fetch(&dir, pa), "sae-b"),
+    ] {
         let mut tasks = Vec::new();
         for chunk in list.chunks(128) {
             let (slave, chunk) = (slave.clone(), chunk.to_vec());

@@ -38,7 +38,12 @@ impl Client {
     ///
     /// # Errors
     /// [`Error::Tls`] if the PEM data is unusable.
-    pub fn new(base_url: &str, ca_pem: &[u8], cert_pem: &[u8], key_pem: &[u8]) -> Result<Self, Error> {
+    pub fn new(
+        base_url: &str,
+        ca_pem: &[u8],
+        cert_pem: &[u8],
+        key_pem: &[u8],
+    ) -> Result<Self, Error> {
         Ok(Self::with_http(
             base_url,
             crate::tls::https_client(ca_pem, cert_pem, key_pem)?,
@@ -70,7 +75,10 @@ impl Client {
         )
     }
 
-    async fn send(&self, make: impl Fn() -> reqwest::RequestBuilder) -> Result<Zeroizing<Vec<u8>>, Error> {
+    async fn send(
+        &self,
+        make: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<Zeroizing<Vec<u8>>, Error> {
         let mut attempt = 0;
         loop {
             let resp = make().send().await.map_err(|e| he(&e))?;
@@ -138,11 +146,16 @@ impl Client {
     ///
     /// # Errors
     /// [`Error::Api`] with the KME's message, or [`Error::Http`].
-    pub async fn get_keys_with_ids(&self, master_sae_id: &str, ids: &[Uuid]) -> Result<Vec<Key>, Error> {
+    pub async fn get_keys_with_ids(
+        &self,
+        master_sae_id: &str,
+        ids: &[Uuid],
+    ) -> Result<Vec<Key>, Error> {
         let url = self.url(master_sae_id, "dec_keys");
         let body = if let [id] = ids {
             let id = id.hyphenated().to_string();
-            self.send(|| self.http.get(&url).query(&[("key_ID", &id)])).await?
+            self.send(|| self.http.get(&url).query(&[("key_ID", &id)]))
+                .await?
         } else {
             let json = serde_json::to_vec(&KeyIds::new(ids.iter().copied()))
                 .map_err(|e| Error::Http(e.to_string()))?;

@@ -121,8 +121,7 @@ impl Writer {
             .max();
         if let Some(max) = want {
             // Bounded, so a bogus block ID cannot make us generate forever.
-            while self.pool.next_source_block <= max
-                && max - self.pool.next_source_block < 1 << 16
+            while self.pool.next_source_block <= max && max - self.pool.next_source_block < 1 << 16
             {
                 let id = self.pool.next_source_block;
                 let _ = self.pool.push_block(id, test_block(secret, id, *len));
@@ -401,7 +400,10 @@ impl Kme {
     /// Bytes of own key material not yet cut (what enc_keys can still serve).
     #[must_use]
     pub fn available_bytes(&self) -> u64 {
-        self.inner.published.owned_free_bytes.load(Ordering::Relaxed)
+        self.inner
+            .published
+            .owned_free_bytes
+            .load(Ordering::Relaxed)
     }
 
     /// Keys cut and waiting for slaves at this site.
@@ -444,7 +446,11 @@ pub(crate) struct AnnounceResult {
     pub(crate) results: Vec<Option<String>>,
 }
 
-async fn post_announce(c: &reqwest::Client, url: &str, anns: &[Announcement]) -> Result<Vec<Option<String>>, String> {
+async fn post_announce(
+    c: &reqwest::Client,
+    url: &str,
+    anns: &[Announcement],
+) -> Result<Vec<Option<String>>, String> {
     let body = serde_json::to_vec(&AnnounceBody {
         announcements: anns.to_vec(),
     })

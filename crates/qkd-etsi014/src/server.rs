@@ -2,6 +2,9 @@
 //! announce call, and the spec's Error JSON for every refusal (400, 401, 503; never 404/405/422/500
 //! or plain text).
 
+// Refusals are returned as ready responses; they are the rare path, so their size does not matter.
+#![allow(clippy::result_large_err)]
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -265,7 +268,15 @@ async fn handle(kme: &Kme, identity: Option<&str>, req: Request<Incoming>) -> Re
                 Err(e) => return e,
             };
             match serde_json::from_slice::<KeyIds>(&body) {
-                Ok(r) => dec_keys(kme, &caller, &sae, r.key_ids.iter().map(|k| k.key_id).collect()).await,
+                Ok(r) => {
+                    dec_keys(
+                        kme,
+                        &caller,
+                        &sae,
+                        r.key_ids.iter().map(|k| k.key_id).collect(),
+                    )
+                    .await
+                }
                 Err(e) => bad(&format!("malformed key IDs: {e}")),
             }
         }
@@ -282,7 +293,11 @@ fn enc_query(query: &str) -> Result<KeyRequest, Resp> {
         match k.as_str() {
             "number" if r.number.is_none() => r.number = Some(parse_u64("number", &v)?),
             "size" if r.size.is_none() => r.size = Some(parse_u64("size", &v)?),
-            _ => return Err(bad(&format!("unsupported or repeated query parameter {k:?}"))),
+            _ => {
+                return Err(bad(&format!(
+                    "unsupported or repeated query parameter {k:?}"
+                )));
+            }
         }
     }
     Ok(r)
@@ -350,7 +365,7 @@ async fn enc_keys(kme: &Kme, master: &str, slave: &str, r: KeyRequest) -> Resp {
         ));
     }
     let size = r.size.unwrap_or(u64::from(c.key_size_bits));
-    if size % 8 != 0 {
+    if !size.is_multiple_of(8) {
         return bad("size shall be a multiple of 8");
     }
     if size < u64::from(c.min_key_size_bits) || size > u64::from(c.max_key_size_bits) {
@@ -375,7 +390,9 @@ async fn enc_keys(kme: &Kme, master: &str, slave: &str, r: KeyRequest) -> Resp {
                 return bad("additional slave SAE IDs shall not be blank");
             }
             if s == master || slaves.contains(s) {
-                return bad("additional slave SAE IDs shall not repeat the master, the slave or each other");
+                return bad(
+                    "additional slave SAE IDs shall not repeat the master, the slave or each other",
+                );
             }
             if !kme.inner.sites.contains_key(s) {
                 return bad("additional slave SAE ID is not known to this KME");
@@ -383,8 +400,10 @@ async fn enc_keys(kme: &Kme, master: &str, slave: &str, r: KeyRequest) -> Resp {
             slaves.push(s.clone());
         }
     }
-    if let Some(m) = &r.extension_mandatory {
-        if !m.is_empty() {
+    if let Some(m) = &r.extension_mandatory
+        && !m.is_empty()
+    {
+        {
             let names: Vec<Value> = m
                 .iter()
                 .flat_map(|v| match v {
@@ -406,7 +425,8 @@ async fn enc_keys(kme: &Kme, master: &str, slave: &str, r: KeyRequest) -> Resp {
         // Fail fast while the peer is known to be down; the void task flips the flag back.
         return unavailable("peer KME unavailable");
     }
-    #[allow(clippy::cast_possible_truncation)] // both bounded by validated config (<= 10000, <= 2^29)
+    #[allow(clippy::cast_possible_truncation)]
+    // both bounded by validated config (<= 10000, <= 2^29)
     let (number, size_bytes) = (number as usize, (size / 8) as usize);
     let reserved = kme
         .call(|reply| Op::Reserve {
@@ -423,8 +443,10 @@ async fn enc_keys(kme: &Kme, master: &str, slave: &str, r: KeyRequest) -> Resp {
         Ok(Err(r)) => return refusal(&r),
         Err(_) => return unavailable("KME stopping"),
     };
-    if !anns.is_empty() {
-        if let Err(e) = kme.announce(anns).await {
+    if !anns.is_empty()
+        && let Err(e) = kme.announce(anns).await
+    {
+        {
             tracing::warn!(error = %e, "peer announce failed; keys voided");
             return unavailable("peer KME unavailable");
         }

@@ -58,7 +58,7 @@ fn enc_used(b: &Block) -> Vec<u8> {
 }
 
 fn dec_used(v: &[u8]) -> Result<Vec<(u32, u32)>, Error> {
-    if v.len() % 8 != 0 {
+    if !v.len().is_multiple_of(8) {
         return Err(Error::Store("corrupt used-range record".into()));
     }
     Ok(v.chunks_exact(8)
@@ -138,7 +138,7 @@ fn dec_key(v: &[u8]) -> Result<KeyRecord, Error> {
 }
 
 impl Image {
-    fn apply(&mut self, pool: &PoolState, dirty: &Dirty, seal: &dyn Fn(&[u8], &[u8]) -> Vec<u8>) {
+    fn apply(&mut self, pool: &PoolState, dirty: &Dirty, seal: &Sealer<'_>) {
         for id in &dirty.blocks {
             match pool.blocks.get(id) {
                 Some(b) => {
@@ -181,11 +181,7 @@ impl Image {
         self.next_source_block = pool.next_source_block;
     }
 
-    fn load_into(
-        &self,
-        pool: &mut PoolState,
-        open: &dyn Fn(&[u8], &[u8]) -> Result<Zeroizing<Vec<u8>>, Error>,
-    ) -> Result<(), Error> {
+    fn load_into(&self, pool: &mut PoolState, open: &Opener<'_>) -> Result<(), Error> {
         for (id, data) in &self.blocks {
             let used = dec_used(self.used.get(id).map_or(&[][..], Vec::as_slice))?;
             let data = open(&block_aad(*id), data)?;
@@ -207,6 +203,11 @@ impl Image {
         Ok(())
     }
 }
+
+/// Encrypts a record: (associated data, plaintext) -> stored bytes.
+type Sealer<'a> = dyn Fn(&[u8], &[u8]) -> Vec<u8> + 'a;
+/// Decrypts a record: (associated data, stored bytes) -> plaintext.
+type Opener<'a> = dyn Fn(&[u8], &[u8]) -> Result<Zeroizing<Vec<u8>>, Error> + 'a;
 
 fn block_aad(id: u64) -> [u8; 9] {
     let mut a = [b'b'; 9];
@@ -235,7 +236,10 @@ impl AtRest {
         rand::rng().fill_bytes(&mut nonce);
         let mut out = nonce.to_vec();
         // Encryption with a valid key and nonce cannot fail for in-memory buffers.
-        if let Ok(ct) = self.cipher.encrypt(XNonce::from_slice(&nonce), Payload { msg: plain, aad }) {
+        if let Ok(ct) = self
+            .cipher
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plain, aad })
+        {
             out.extend_from_slice(&ct);
         }
         out
@@ -278,11 +282,17 @@ impl MemoryStore {
 
 impl KeyStore for MemoryStore {
     fn load(&mut self, pool: &mut PoolState) -> Result<(), Error> {
-        let img = self.image.lock().map_err(|_| Error::Store("poisoned".into()))?;
+        let img = self
+            .image
+            .lock()
+            .map_err(|_| Error::Store("poisoned".into()))?;
         img.load_into(pool, &opener(None))
     }
     fn commit(&mut self, pool: &PoolState, dirty: &Dirty) -> Result<(), Error> {
-        let mut img = self.image.lock().map_err(|_| Error::Store("poisoned".into()))?;
+        let mut img = self
+            .image
+            .lock()
+            .map_err(|_| Error::Store("poisoned".into()))?;
         img.apply(pool, dirty, &sealer(None));
         Ok(())
     }
@@ -337,7 +347,8 @@ impl KeyStore for RedbStore {
         let mut img = Image::default();
         for r in tx.open_table(BLOCKS).map_err(se)?.iter().map_err(se)? {
             let (k, v) = r.map_err(se)?;
-            img.blocks.insert(k.value(), Zeroizing::new(v.value().to_vec()));
+            img.blocks
+                .insert(k.value(), Zeroizing::new(v.value().to_vec()));
         }
         for r in tx.open_table(USED).map_err(se)?.iter().map_err(se)? {
             let (k, v) = r.map_err(se)?;
@@ -345,7 +356,8 @@ impl KeyStore for RedbStore {
         }
         for r in tx.open_table(KEYS).map_err(se)?.iter().map_err(se)? {
             let (k, v) = r.map_err(se)?;
-            img.keys.insert(k.value(), Zeroizing::new(v.value().to_vec()));
+            img.keys
+                .insert(k.value(), Zeroizing::new(v.value().to_vec()));
         }
         for r in tx.open_table(OUTBOX).map_err(se)?.iter().map_err(se)? {
             let (k, v) = r.map_err(se)?;
@@ -355,7 +367,12 @@ impl KeyStore for RedbStore {
             let (k, _) = r.map_err(se)?;
             img.retired.insert(k.value());
         }
-        if let Some(v) = tx.open_table(META).map_err(se)?.get("next_source_block").map_err(se)? {
+        if let Some(v) = tx
+            .open_table(META)
+            .map_err(se)?
+            .get("next_source_block")
+            .map_err(se)?
+        {
             img.next_source_block = v.value();
         }
         img.load_into(pool, &opener(self.at_rest.as_ref()))
@@ -422,7 +439,11 @@ impl KeyStore for RedbStore {
     }
 
     fn kind(&self) -> &'static str {
-        if self.at_rest.is_some() { "redb+xchacha20poly1305" } else { "redb" }
+        if self.at_rest.is_some() {
+            "redb+xchacha20poly1305"
+        } else {
+            "redb"
+        }
     }
 }
 
@@ -453,7 +474,10 @@ mod tests {
             p.reserve("m", &["s".into()], &[], 1, 8, 5).unwrap();
         }
         let raw = std::fs::read(&path).unwrap();
-        assert!(!raw.windows(40).any(|w| w == keys[0].1.as_slice()), "key bytes in clear on disk");
+        assert!(
+            !raw.windows(40).any(|w| w == keys[0].1.as_slice()),
+            "key bytes in clear on disk"
+        );
         let mut s = RedbStore::open(&path, Some(AtRest::new(&key))).unwrap();
         let mut q = PoolState::new(0, 1);
         s.load(&mut q).unwrap();

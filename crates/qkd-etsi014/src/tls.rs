@@ -74,7 +74,11 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>, Error> {
 ///
 /// # Errors
 /// [`Error::Tls`] if the PEM data is unusable.
-pub fn https_client(ca_pem: &[u8], cert_pem: &[u8], key_pem: &[u8]) -> Result<reqwest::Client, Error> {
+pub fn https_client(
+    ca_pem: &[u8],
+    cert_pem: &[u8],
+    key_pem: &[u8],
+) -> Result<reqwest::Client, Error> {
     let mut id = cert_pem.to_vec();
     id.extend_from_slice(b"\n");
     id.extend_from_slice(key_pem);

@@ -188,10 +188,16 @@ mod tests {
         let j = r#"{"number":2,"size":256,"additional_slave_SAE_IDs":["x"],"extension_mandatory":[{"a":1}],"vendor_thing":true}"#;
         let r: KeyRequest = serde_json::from_str(j).unwrap();
         assert_eq!(r.number, Some(2));
-        assert_eq!(r.additional_slave_sae_ids.as_deref(), Some(&["x".to_string()][..]));
+        assert_eq!(
+            r.additional_slave_sae_ids.as_deref(),
+            Some(&["x".to_string()][..])
+        );
         assert!(!r.is_simple());
         let s = serde_json::to_string(&KeyIds::new([Uuid::nil()])).unwrap();
-        assert_eq!(s, r#"{"key_IDs":[{"key_ID":"00000000-0000-0000-0000-000000000000"}]}"#);
+        assert_eq!(
+            s,
+            r#"{"key_IDs":[{"key_ID":"00000000-0000-0000-0000-000000000000"}]}"#
+        );
         let e: KeyEntry = serde_json::from_str(
             r#"{"key_ID":"00000000-0000-0000-0000-000000000001","key":"AAE=","x":1}"#,
         )

@@ -1,5 +1,7 @@
 //! The server answers every malformed or unauthorized request with the spec's Error JSON and
 //! status (400/401/503), never a panic, a framework default, or a key.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -61,7 +63,13 @@ fn bed() -> Bed {
 }
 
 impl Bed {
-    fn call(&self, c: &reqwest::Client, method: &str, path: &str, body: Option<Vec<u8>>) -> (u16, Vec<u8>) {
+    fn call(
+        &self,
+        c: &reqwest::Client,
+        method: &str,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> (u16, Vec<u8>) {
         self.rt.block_on(async {
             let url = format!("https://127.0.0.1:{}{path}", self.port);
             let mut r = c.request(method.parse().unwrap(), url);
@@ -90,38 +98,170 @@ fn spec_errors_for_each_bad_request() {
     let a = &b.sae_a;
     let enc = "/api/v1/keys/sae-a2/enc_keys";
     let cases: Vec<(&str, String, Option<&str>, u16, &str)> = vec![
-        ("GET", format!("{enc}?size=100"), None, 400, "size shall be a multiple of 8"),
+        (
+            "GET",
+            format!("{enc}?size=100"),
+            None,
+            400,
+            "size shall be a multiple of 8",
+        ),
         ("GET", format!("{enc}?size=0"), None, 400, "size"),
         ("GET", format!("{enc}?number=0"), None, 400, "number"),
         ("GET", format!("{enc}?number=-1"), None, 400, "number"),
         ("GET", format!("{enc}?number=abc"), None, 400, "number"),
-        ("GET", format!("{enc}?number=99999999999999999999999"), None, 400, "number"),
+        (
+            "GET",
+            format!("{enc}?number=99999999999999999999999"),
+            None,
+            400,
+            "number",
+        ),
         ("GET", format!("{enc}?number=129"), None, 400, "number"),
         ("GET", format!("{enc}?size=16384"), None, 400, "size"),
         ("GET", format!("{enc}?foo=1"), None, 400, "parameter"),
         ("POST", enc.into(), Some("{\"number\":"), 400, "malformed"),
-        ("POST", enc.into(), Some("{\"number\":\"2\"}"), 400, "malformed"),
-        ("POST", enc.into(), Some("{\"size\":1e400}"), 400, "malformed"),
-        ("POST", enc.into(), Some("{\"additional_slave_SAE_IDs\":[]}"), 400, "empty"),
-        ("POST", enc.into(), Some("{\"additional_slave_SAE_IDs\":[\" \"]}"), 400, "blank"),
-        ("POST", enc.into(), Some("{\"additional_slave_SAE_IDs\":[\"sae-a2\"]}"), 400, "repeat"),
-        ("POST", enc.into(), Some("{\"additional_slave_SAE_IDs\":[\"sae-a\"]}"), 400, "repeat"),
-        ("POST", enc.into(), Some("{\"additional_slave_SAE_IDs\":[\"x1\"]}"), 400, "not known"),
-        ("POST", enc.into(), Some("{\"additional_slave_SAE_IDs\":[\"a\",\"b\",\"c\"]}"), 400, "max_SAE_ID_count"),
-        ("POST", enc.into(), Some("{\"extension_mandatory\":[{\"abc\":1}]}"), 400, "not all extension_mandatory parameters are supported"),
-        ("GET", "/api/v1/keys/sae-a/enc_keys".into(), None, 400, "differ"),
-        ("GET", "/api/v1/keys/%20/enc_keys".into(), None, 400, "blank"),
-        ("GET", "/api/v1/keys/nobody/enc_keys".into(), None, 400, "not known"),
-        ("GET", "/api/v1/keys/nobody/status".into(), None, 400, "not known"),
+        (
+            "POST",
+            enc.into(),
+            Some("{\"number\":\"2\"}"),
+            400,
+            "malformed",
+        ),
+        (
+            "POST",
+            enc.into(),
+            Some("{\"size\":1e400}"),
+            400,
+            "malformed",
+        ),
+        (
+            "POST",
+            enc.into(),
+            Some("{\"additional_slave_SAE_IDs\":[]}"),
+            400,
+            "empty",
+        ),
+        (
+            "POST",
+            enc.into(),
+            Some("{\"additional_slave_SAE_IDs\":[\" \"]}"),
+            400,
+            "blank",
+        ),
+        (
+            "POST",
+            enc.into(),
+            Some("{\"additional_slave_SAE_IDs\":[\"sae-a2\"]}"),
+            400,
+            "repeat",
+        ),
+        (
+            "POST",
+            enc.into(),
+            Some("{\"additional_slave_SAE_IDs\":[\"sae-a\"]}"),
+            400,
+            "repeat",
+        ),
+        (
+            "POST",
+            enc.into(),
+            Some("{\"additional_slave_SAE_IDs\":[\"x1\"]}"),
+            400,
+            "not known",
+        ),
+        (
+            "POST",
+            enc.into(),
+            Some("{\"additional_slave_SAE_IDs\":[\"a\",\"b\",\"c\"]}"),
+            400,
+            "max_SAE_ID_count",
+        ),
+        (
+            "POST",
+            enc.into(),
+            Some("{\"extension_mandatory\":[{\"abc\":1}]}"),
+            400,
+            "not all extension_mandatory parameters are supported",
+        ),
+        (
+            "GET",
+            "/api/v1/keys/sae-a/enc_keys".into(),
+            None,
+            400,
+            "differ",
+        ),
+        (
+            "GET",
+            "/api/v1/keys/%20/enc_keys".into(),
+            None,
+            400,
+            "blank",
+        ),
+        (
+            "GET",
+            "/api/v1/keys/nobody/enc_keys".into(),
+            None,
+            400,
+            "not known",
+        ),
+        (
+            "GET",
+            "/api/v1/keys/nobody/status".into(),
+            None,
+            400,
+            "not known",
+        ),
         ("DELETE", enc.into(), None, 400, "not supported"),
-        ("PUT", "/api/v1/keys/sae-a2/status".into(), None, 400, "not supported"),
-        ("GET", "/api/v1/keys/sae-a2/whatever".into(), None, 400, "unknown"),
+        (
+            "PUT",
+            "/api/v1/keys/sae-a2/status".into(),
+            None,
+            400,
+            "not supported",
+        ),
+        (
+            "GET",
+            "/api/v1/keys/sae-a2/whatever".into(),
+            None,
+            400,
+            "unknown",
+        ),
         ("GET", "/nothing/here".into(), None, 400, "unknown"),
-        ("GET", "/api/v1/keys/sae-a2/dec_keys?key_ID=not-a-uuid".into(), None, 400, "UUID"),
-        ("GET", "/api/v1/keys/sae-a2/dec_keys".into(), None, 400, "key_ID"),
-        ("GET", "/api/v1/keys/sae-a2/dec_keys?key_ID=00000000-0000-0000-0000-000000000001".into(), None, 400, "not found on KME"),
-        ("POST", "/api/v1/keys/sae-a2/dec_keys".into(), Some("{\"key_IDs\":[{\"key_ID\":\"zz\"}]}"), 400, "malformed"),
-        ("POST", "/api/v1/keys/sae-a2/dec_keys".into(), Some("{\"key_IDs\":[]}"), 400, "empty"),
+        (
+            "GET",
+            "/api/v1/keys/sae-a2/dec_keys?key_ID=not-a-uuid".into(),
+            None,
+            400,
+            "UUID",
+        ),
+        (
+            "GET",
+            "/api/v1/keys/sae-a2/dec_keys".into(),
+            None,
+            400,
+            "key_ID",
+        ),
+        (
+            "GET",
+            "/api/v1/keys/sae-a2/dec_keys?key_ID=00000000-0000-0000-0000-000000000001".into(),
+            None,
+            400,
+            "not found on KME",
+        ),
+        (
+            "POST",
+            "/api/v1/keys/sae-a2/dec_keys".into(),
+            Some("{\"key_IDs\":[{\"key_ID\":\"zz\"}]}"),
+            400,
+            "malformed",
+        ),
+        (
+            "POST",
+            "/api/v1/keys/sae-a2/dec_keys".into(),
+            Some("{\"key_IDs\":[]}"),
+            400,
+            "empty",
+        ),
         ("POST", "/kme/v1/announce".into(), Some("{}"), 401, "peer"),
     ];
     for (m, path, body, want, msg) in cases {
@@ -132,7 +272,12 @@ fn spec_errors_for_each_bad_request() {
     let big = vec![b' '; 10_000];
     let (s, bytes) = b.call(a, "POST", enc, Some(big));
     assert!(spec_error(s, &bytes, 400).message.contains("larger"));
-    let (s, bytes) = b.call(a, "POST", enc, Some(b"{\"extension_mandatory\":[{\"x\":1}]}".to_vec()));
+    let (s, bytes) = b.call(
+        a,
+        "POST",
+        enc,
+        Some(b"{\"extension_mandatory\":[{\"x\":1}]}".to_vec()),
+    );
     let e = spec_error(s, &bytes, 400);
     assert!(e.details.unwrap()[0]["extension_mandatory_unsupported"].is_array());
     // Unauthenticated caller: 401 with Error JSON.
@@ -150,7 +295,12 @@ fn spec_errors_for_each_bad_request() {
     let (s, bytes) = b.call(&b.sae_c, "GET", &dec, None);
     spec_error(s, &bytes, 401);
     // A local SAE that is not a slave of the key gets 401, distinct from "not found".
-    let (s, bytes) = b.call(a, "GET", &format!("/api/v1/keys/sae-a2/dec_keys?key_ID={id}"), None);
+    let (s, bytes) = b.call(
+        a,
+        "GET",
+        &format!("/api/v1/keys/sae-a2/dec_keys?key_ID={id}"),
+        None,
+    );
     spec_error(s, &bytes, 401);
     let (s, _) = b.call(&sae_a2, "GET", &dec, None);
     assert_eq!(s, 200);

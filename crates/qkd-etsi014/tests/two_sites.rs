@@ -1,5 +1,7 @@
 //! Two KMEs on loopback: cross-site delivery, both ends as masters at once, crash-restart, peer
 //! down, and the spec's errors.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -20,8 +22,20 @@ fn req(n: u64) -> KeyRequest {
 async fn both_ends_master_at_once_no_duplicates_no_losses_identical_keys() {
     let dir = tmp();
     let ((la, pa), (lb, pb)) = (bind().await, bind().await);
-    let (_ka, ha) = start(config(&dir, 0, pb, 4000), &dir, Box::new(MemoryStore::new()), la).await;
-    let (_kb, hb) = start(config(&dir, 1, pa, 4000), &dir, Box::new(MemoryStore::new()), lb).await;
+    let (_ka, ha) = start(
+        config(&dir, 0, pb, 4000),
+        &dir,
+        Box::new(MemoryStore::new()),
+        la,
+    )
+    .await;
+    let (_kb, hb) = start(
+        config(&dir, 1, pa, 4000),
+        &dir,
+        Box::new(MemoryStore::new()),
+        lb,
+    )
+    .await;
     let (ca, cb) = (client(&dir, pa, "sae-a"), client(&dir, pb, "sae-b"));
     let st = ca.status("sae-b").await.unwrap();
     assert_eq!(st.target_kme_id, "KME-B");
@@ -30,7 +44,11 @@ async fn both_ends_master_at_once_no_duplicates_no_losses_identical_keys() {
     // 2,000 requests: 1,000 from each end, 16 concurrent tasks per end.
     let mut tasks = Vec::new();
     for t in 0..32 {
-        let (c, slave) = if t % 2 == 0 { (ca.clone(), "sae-b") } else { (cb.clone(), "sae-a") };
+        let (c, slave) = if t % 2 == 0 {
+            (ca.clone(), "sae-b")
+        } else {
+            (cb.clone(), "sae-a")
+        };
         tasks.push(tokio::spawn(async move {
             let mut got = Vec::new();
             for _ in 0..(1000 / 16) + 1 {
@@ -43,13 +61,20 @@ async fn both_ends_master_at_once_no_duplicates_no_losses_identical_keys() {
     let mut from_b = Vec::new();
     for t in tasks {
         let (side, keys) = t.await.unwrap();
-        if side == 0 { from_a.extend(keys) } else { from_b.extend(keys) }
+        if side == 0 {
+            from_a.extend(keys)
+        } else {
+            from_b.extend(keys)
+        }
     }
     let mut material = HashSet::new();
     let mut ids = HashSet::new();
     for k in from_a.iter().chain(&from_b) {
         assert!(ids.insert(k.key_id), "duplicate key ID");
-        assert!(material.insert(k.key.expose_bytes().to_vec()), "key bytes served twice");
+        assert!(
+            material.insert(k.key.expose_bytes().to_vec()),
+            "key bytes served twice"
+        );
     }
     // Every key is fetched by its slave at the other site, bit-identical, exactly once.
     for (keys, slave_client, master) in [(&from_a, &cb, "sae-a"), (&from_b, &ca, "sae-b")] {
@@ -60,7 +85,9 @@ async fn both_ends_master_at_once_no_duplicates_no_losses_identical_keys() {
                 assert_eq!(a, b);
             }
         }
-        let again = slave_client.get_keys_with_ids(master, &[keys[0].key_id]).await;
+        let again = slave_client
+            .get_keys_with_ids(master, &[keys[0].key_id])
+            .await;
         assert!(matches!(again, Err(Error::Api { status: 400, .. })));
     }
     ha.shutdown().await;
@@ -85,7 +112,10 @@ async fn crash_restart_keeps_served_keys_and_never_reissues() {
     let (_kb, hb) = start(config(&dir, 1, pa, 500), &dir, Box::new(sb), lb).await;
     let (ca, cb) = (client(&dir, pa, "sae-a"), client(&dir, pb, "sae-b"));
     let second = ca.get_keys("sae-b", &req(20)).await.unwrap();
-    let old: HashSet<Vec<u8>> = first.iter().map(|k| k.key.expose_bytes().to_vec()).collect();
+    let old: HashSet<Vec<u8>> = first
+        .iter()
+        .map(|k| k.key.expose_bytes().to_vec())
+        .collect();
     assert!(second.iter().all(|k| !old.contains(k.key.expose_bytes())));
     let ids: Vec<_> = first.iter().chain(&second).map(|k| k.key_id).collect();
     let got = cb.get_keys_with_ids("sae-a", &ids).await.unwrap();
@@ -100,19 +130,31 @@ async fn crash_restart_keeps_served_keys_and_never_reissues() {
 async fn peer_down_gives_503_and_recovers() {
     let dir = tmp();
     let ((la, pa), (lb, pb)) = (bind().await, bind().await);
-    let (_ka, ha) = start(config(&dir, 0, pb, 500), &dir, Box::new(MemoryStore::new()), la).await;
+    let (_ka, ha) = start(
+        config(&dir, 0, pb, 500),
+        &dir,
+        Box::new(MemoryStore::new()),
+        la,
+    )
+    .await;
     let sb = MemoryStore::new();
     let (_kb, hb) = start(config(&dir, 1, pa, 500), &dir, Box::new(sb.clone()), lb).await;
     let ca = client(&dir, pa, "sae-a");
     ca.get_keys("sae-b", &req(1)).await.unwrap();
     hb.shutdown().await;
     match ca.get_keys("sae-b", &req(1)).await {
-        Err(Error::Api { status: 503, message, .. }) => assert!(message.contains("peer")),
+        Err(Error::Api {
+            status: 503,
+            message,
+            ..
+        }) => assert!(message.contains("peer")),
         other => panic!("expected 503, got {other:?}"),
     }
     // Local slaves still work while the peer is down.
     assert!(ca.get_keys("sae-a2", &req(1)).await.is_ok());
-    let lb = tokio::net::TcpListener::bind(("127.0.0.1", pb)).await.unwrap();
+    let lb = tokio::net::TcpListener::bind(("127.0.0.1", pb))
+        .await
+        .unwrap();
     let (_kb, hb) = start(config(&dir, 1, pa, 500), &dir, Box::new(sb), lb).await;
     let cb = client(&dir, pb, "sae-b");
     let mut ok = None;

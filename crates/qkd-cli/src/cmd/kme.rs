@@ -85,7 +85,9 @@ enum KmeCmd {
 }
 
 pub(crate) fn run(global: &GlobalArgs, args: &KmeArgs) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(run_async(global, args))
 }
 
@@ -241,8 +243,13 @@ block_bytes = 4096
         std::fs::write(dir.join(format!("{me}.toml")), toml)?;
     }
     if global.json {
-        return print_json(&json!({ "dir": dir, "files": ["ca.pem", "kme-a.pem", "kme-a.key", "kme-b.pem", "kme-b.key", "sae-a.pem", "sae-a.key", "sae-b.pem", "sae-b.key", "kme-a.toml", "kme-b.toml"] }));
+        return print_json(
+            &json!({ "dir": dir, "files": ["ca.pem", "kme-a.pem", "kme-a.key", "kme-b.pem", "kme-b.key", "sae-a.pem", "sae-a.key", "sae-b.pem", "sae-b.key", "kme-a.toml", "kme-b.toml"] }),
+        );
     }
-    println!("wrote a throwaway CA, certificates and kme-a.toml / kme-b.toml to {}", dir.display());
+    println!(
+        "wrote a throwaway CA, certificates and kme-a.toml / kme-b.toml to {}",
+        dir.display()
+    );
     Ok(())
 }

@@ -1,6 +1,11 @@
 //! A two-site test bed on 127.0.0.1: dev certificates, two KMEs (site 0 and 1) with the test
 //! source, SAE clients.
-#![allow(dead_code, unreachable_pub, clippy::missing_panics_doc)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::missing_panics_doc,
+    clippy::unwrap_used
+)]
 
 use std::path::{Path, PathBuf};
 
@@ -10,12 +15,19 @@ use qkd_etsi014::{Client, KeyStore, Kme, KmeConfig, SaeConfig, SaeSite, ServerHa
 pub const SECRET: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
 pub fn certs(dir: &Path) {
-    qkd_etsi014::tls::write_dev_certs(dir, &["kme-a", "kme-b", "sae-a", "sae-b", "sae-c", "sae-a2"])
-        .expect("dev certs");
+    qkd_etsi014::tls::write_dev_certs(
+        dir,
+        &["kme-a", "kme-b", "sae-a", "sae-b", "sae-c", "sae-a2"],
+    )
+    .expect("dev certs");
 }
 
 pub fn config(dir: &Path, site: u8, peer_port: u16, max_key_count: u64) -> KmeConfig {
-    let (me, other) = if site == 0 { ("kme-a", "kme-b") } else { ("kme-b", "kme-a") };
+    let (me, other) = if site == 0 {
+        ("kme-a", "kme-b")
+    } else {
+        ("kme-b", "kme-a")
+    };
     let sae = |id: &str, s: SaeSite| SaeConfig {
         id: id.into(),
         cert_identity: None,
@@ -23,9 +35,19 @@ pub fn config(dir: &Path, site: u8, peer_port: u16, max_key_count: u64) -> KmeCo
     };
     let (l, p) = (SaeSite::Local, SaeSite::Peer);
     let saes = if site == 0 {
-        vec![sae("sae-a", l), sae("sae-a2", l), sae("sae-b", p), sae("sae-c", p)]
+        vec![
+            sae("sae-a", l),
+            sae("sae-a2", l),
+            sae("sae-b", p),
+            sae("sae-c", p),
+        ]
     } else {
-        vec![sae("sae-a", p), sae("sae-a2", p), sae("sae-b", l), sae("sae-c", l)]
+        vec![
+            sae("sae-a", p),
+            sae("sae-a2", p),
+            sae("sae-b", l),
+            sae("sae-c", l),
+        ]
     };
     KmeConfig {
         kme_id: me.to_uppercase(),
@@ -74,7 +96,11 @@ pub async fn start(
     store: Box<dyn KeyStore>,
     listener: tokio::net::TcpListener,
 ) -> (Kme, ServerHandle) {
-    let me = if cfg.site_index == 0 { "kme-a" } else { "kme-b" };
+    let me = if cfg.site_index == 0 {
+        "kme-a"
+    } else {
+        "kme-b"
+    };
     let peer_client = qkd_etsi014::tls::https_client(
         &read(dir, "ca.pem"),
         &read(dir, &format!("{me}.pem")),
