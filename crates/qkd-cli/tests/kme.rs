@@ -1,5 +1,7 @@
 //! `qkd kme dev-certs` writes usable certificates and configs; `qkd kme serve` serves them and
 //! `qkd kme status|enc|dec` talk to it over mutual TLS.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
