@@ -20,7 +20,7 @@ for i in $(seq 1 "$ROUNDS"); do
     PIDS+=($!)
   done
   if [ "$i" -eq $((ROUNDS / 3)) ] || [ "$i" -eq $((2 * ROUNDS / 3)) ]; then
-    kill -9 "$A"; wait "$A" 2>/dev/null || true; echo "round $i: kill -9 KME-A, restarting"
+    kill -9 "$A"; while kill -0 "$A" 2>/dev/null; do sleep 0.05; done; echo "round $i: kill -9 KME-A, restarting"
     A=$(start kme-a)
     until curl $SA -o /dev/null https://127.0.0.1:8443/api/v1/keys/sae-b/status 2>/dev/null; do sleep 0.1; done
   fi
