@@ -15,3 +15,4 @@ pub use qkd_ldpc as ldpc;
 pub use qkd_privacy as privacy;
 pub use qkd_quantum as quantum;
 pub use qkd_sifting as sifting;
+pub use qkd_etsi014 as etsi014;

@@ -34,6 +34,8 @@ enum Command {
     Keyrate(cmd::keyrate::KeyrateArgs),
     /// Compare reconciliation algorithms on synthetic frames: efficiency, FER, messages, throughput.
     Reconcile(cmd::reconcile::ReconcileArgs),
+    /// ETSI GS QKD 014 key manager (serve) and SAE client (status, enc, dec), dev certificates.
+    Kme(cmd::kme::KmeArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
         Command::Pa(args) => cmd::pa::run(&cli.global, args),
         Command::Keyrate(args) => cmd::keyrate::run(&cli.global, args),
         Command::Reconcile(args) => cmd::reconcile::run(&cli.global, args),
+        Command::Kme(args) => cmd::kme::run(&cli.global, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

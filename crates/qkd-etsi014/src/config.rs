@@ -67,10 +67,11 @@ pub struct PeerConfig {
 }
 
 /// Where the pool is kept.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum StoreConfig {
     /// In memory (lost on exit; tests).
+    #[default]
     Memory,
     /// A redb file.
     Redb {
@@ -80,12 +81,6 @@ pub enum StoreConfig {
         #[serde(default)]
         at_rest_key_hex: Option<String>,
     },
-}
-
-impl Default for StoreConfig {
-    fn default() -> Self {
-        Self::Memory
-    }
 }
 
 /// TEST ONLY key source: both sites derive identical blocks from a shared secret
@@ -201,9 +196,9 @@ impl KmeConfig {
     pub fn validate(&self) -> Result<(), Error> {
         let bad = |m: &str| Err(Error::Config(m.into()));
         if self.min_key_size_bits == 0
-            || self.min_key_size_bits % 8 != 0
-            || self.max_key_size_bits % 8 != 0
-            || self.key_size_bits % 8 != 0
+            || !self.min_key_size_bits.is_multiple_of(8)
+            || !self.max_key_size_bits.is_multiple_of(8)
+            || !self.key_size_bits.is_multiple_of(8)
             || !(self.min_key_size_bits..=self.max_key_size_bits).contains(&self.key_size_bits)
         {
             return bad("key sizes must be multiples of 8 with min <= key_size <= max");

@@ -2,6 +2,9 @@
 //! announce call, and the spec's Error JSON for every refusal (400, 401, 503; never 404/405/422/500
 //! or plain text).
 
+// Refusals are returned as ready responses; they are the rare path, so their size does not matter.
+#![allow(clippy::result_large_err)]
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -362,7 +365,7 @@ async fn enc_keys(kme: &Kme, master: &str, slave: &str, r: KeyRequest) -> Resp {
         ));
     }
     let size = r.size.unwrap_or(u64::from(c.key_size_bits));
-    if size % 8 != 0 {
+    if !size.is_multiple_of(8) {
         return bad("size shall be a multiple of 8");
     }
     if size < u64::from(c.min_key_size_bits) || size > u64::from(c.max_key_size_bits) {
@@ -397,8 +400,10 @@ async fn enc_keys(kme: &Kme, master: &str, slave: &str, r: KeyRequest) -> Resp {
             slaves.push(s.clone());
         }
     }
-    if let Some(m) = &r.extension_mandatory {
-        if !m.is_empty() {
+    if let Some(m) = &r.extension_mandatory
+        && !m.is_empty()
+    {
+        {
             let names: Vec<Value> = m
                 .iter()
                 .flat_map(|v| match v {
@@ -438,8 +443,10 @@ async fn enc_keys(kme: &Kme, master: &str, slave: &str, r: KeyRequest) -> Resp {
         Ok(Err(r)) => return refusal(&r),
         Err(_) => return unavailable("KME stopping"),
     };
-    if !anns.is_empty() {
-        if let Err(e) = kme.announce(anns).await {
+    if !anns.is_empty()
+        && let Err(e) = kme.announce(anns).await
+    {
+        {
             tracing::warn!(error = %e, "peer announce failed; keys voided");
             return unavailable("peer KME unavailable");
         }

@@ -58,7 +58,7 @@ fn enc_used(b: &Block) -> Vec<u8> {
 }
 
 fn dec_used(v: &[u8]) -> Result<Vec<(u32, u32)>, Error> {
-    if v.len() % 8 != 0 {
+    if !v.len().is_multiple_of(8) {
         return Err(Error::Store("corrupt used-range record".into()));
     }
     Ok(v.chunks_exact(8)
@@ -138,7 +138,7 @@ fn dec_key(v: &[u8]) -> Result<KeyRecord, Error> {
 }
 
 impl Image {
-    fn apply(&mut self, pool: &PoolState, dirty: &Dirty, seal: &dyn Fn(&[u8], &[u8]) -> Vec<u8>) {
+    fn apply(&mut self, pool: &PoolState, dirty: &Dirty, seal: &Sealer<'_>) {
         for id in &dirty.blocks {
             match pool.blocks.get(id) {
                 Some(b) => {
@@ -181,11 +181,7 @@ impl Image {
         self.next_source_block = pool.next_source_block;
     }
 
-    fn load_into(
-        &self,
-        pool: &mut PoolState,
-        open: &dyn Fn(&[u8], &[u8]) -> Result<Zeroizing<Vec<u8>>, Error>,
-    ) -> Result<(), Error> {
+    fn load_into(&self, pool: &mut PoolState, open: &Opener<'_>) -> Result<(), Error> {
         for (id, data) in &self.blocks {
             let used = dec_used(self.used.get(id).map_or(&[][..], Vec::as_slice))?;
             let data = open(&block_aad(*id), data)?;
@@ -207,6 +203,11 @@ impl Image {
         Ok(())
     }
 }
+
+/// Encrypts a record: (associated data, plaintext) -> stored bytes.
+type Sealer<'a> = dyn Fn(&[u8], &[u8]) -> Vec<u8> + 'a;
+/// Decrypts a record: (associated data, stored bytes) -> plaintext.
+type Opener<'a> = dyn Fn(&[u8], &[u8]) -> Result<Zeroizing<Vec<u8>>, Error> + 'a;
 
 fn block_aad(id: u64) -> [u8; 9] {
     let mut a = [b'b'; 9];

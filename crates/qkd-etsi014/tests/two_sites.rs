@@ -1,5 +1,7 @@
 //! Two KMEs on loopback: cross-site delivery, both ends as masters at once, crash-restart, peer
 //! down, and the spec's errors.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -7,6 +7,7 @@ pub(crate) mod keyrate;
 pub(crate) mod otdr;
 pub(crate) mod pa;
 pub(crate) mod reconcile;
+pub(crate) mod kme;
 
 /// Flags every subcommand understands.
 #[derive(Debug, Args, Clone)]

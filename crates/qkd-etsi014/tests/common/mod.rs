@@ -1,6 +1,11 @@
 //! A two-site test bed on 127.0.0.1: dev certificates, two KMEs (site 0 and 1) with the test
 //! source, SAE clients.
-#![allow(dead_code, unreachable_pub, clippy::missing_panics_doc)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::missing_panics_doc,
+    clippy::unwrap_used
+)]
 
 use std::path::{Path, PathBuf};
 
