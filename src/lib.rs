@@ -10,9 +10,9 @@
 
 pub use qkd_cascade as cascade;
 pub use qkd_core as core;
+pub use qkd_etsi014 as etsi014;
 pub use qkd_fiber as fiber;
 pub use qkd_ldpc as ldpc;
 pub use qkd_privacy as privacy;
 pub use qkd_quantum as quantum;
 pub use qkd_sifting as sifting;
-pub use qkd_etsi014 as etsi014;

@@ -4,10 +4,10 @@ use clap::Args;
 
 pub(crate) mod info;
 pub(crate) mod keyrate;
+pub(crate) mod kme;
 pub(crate) mod otdr;
 pub(crate) mod pa;
 pub(crate) mod reconcile;
-pub(crate) mod kme;
 
 /// Flags every subcommand understands.
 #[derive(Debug, Args, Clone)]
