@@ -3,6 +3,8 @@
 //! attack tuned to keep the signal gain. Fixed seeds; the honest link must proceed, each attack
 //! must stop the block with its own abort reason.
 
+#![allow(clippy::unwrap_used)] // test helpers: a failed setup should panic with its error
+
 use qkd_core::IntensityClass;
 use qkd_quantum::{
     ChannelConfig, DetectorConfig, Eavesdropper, Engine, LinkConfig, Simulator, SourceConfig,
