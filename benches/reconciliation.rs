@@ -1,4 +1,5 @@
-//! Reconciliation throughput at n = 10,000: every Cascade variant (LDPC joins this bench later).
+//! Reconciliation throughput at n = 10,000: every Cascade variant against the LDPC algorithms,
+//! all through the same `DynReconciler` interface and the same frames.
 //!
 //! `cargo bench --bench reconciliation -- --warm-up-time 1 --measurement-time 3`
 //! Throughput is in reconciled key bits (one frame of n bits per iteration, both parties).
@@ -32,6 +33,9 @@ fn bench(c: &mut Criterion) {
     algos.push(Box::new(
         Cascade::from_name("cascade-option8+bpi+det").expect("known"),
     ));
+    for name in ["ldpc", "ldpc-blind"] {
+        algos.push(qkd::ldpc::algorithm(name, N).expect("known LDPC algorithm"));
+    }
     let mut group = c.benchmark_group("reconciliation");
     group.throughput(Throughput::Elements(N as u64));
     for q in [0.02, 0.10] {

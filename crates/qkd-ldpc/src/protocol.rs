@@ -803,14 +803,7 @@ impl Reconciler for LdpcReconciler {
 
     fn alice(&self, key: BitBlock, params: &ReconcileParams) -> Result<LdpcAlice, ReconcileError> {
         let cfg = &self.family.config;
-        if key.len() != cfg.block_bits {
-            return Err(LdpcError::LengthMismatch {
-                what: "key",
-                expected: cfg.block_bits,
-                got: key.len(),
-            }
-            .into());
-        }
+        check_key_len(&key, cfg.block_bits)?;
         let plan = self.plan(params)?;
         let n = plan.fc.code.h.cols();
         let mut word = BitBlock::zeros(n);
@@ -851,14 +844,7 @@ impl Reconciler for LdpcReconciler {
 
     fn bob(&self, key: BitBlock, params: &ReconcileParams) -> Result<LdpcBob, ReconcileError> {
         let cfg = &self.family.config;
-        if key.len() != cfg.block_bits {
-            return Err(LdpcError::LengthMismatch {
-                what: "key",
-                expected: cfg.block_bits,
-                got: key.len(),
-            }
-            .into());
-        }
+        check_key_len(&key, cfg.block_bits)?;
         let plan = self.plan(params)?;
         let n = plan.fc.code.h.cols();
         let l = channel_llr(plan.qber);
@@ -893,5 +879,19 @@ impl Reconciler for LdpcReconciler {
             decoder: cfg.decoder,
             ms: MinSumDecoder::new(ms_kind),
         })
+    }
+}
+
+/// Both roles take a key of exactly the configured frame length.
+fn check_key_len(key: &BitBlock, block_bits: usize) -> Result<(), ReconcileError> {
+    if key.len() == block_bits {
+        Ok(())
+    } else {
+        Err(LdpcError::LengthMismatch {
+            what: "key",
+            expected: block_bits,
+            got: key.len(),
+        }
+        .into())
     }
 }

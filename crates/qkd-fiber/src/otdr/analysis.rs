@@ -230,6 +230,37 @@ pub(crate) fn find_end(y: &[f64], wn: usize, end_threshold_db: f64) -> (f64, Opt
     (floor, Some(fine + 1))
 }
 
+/// Collects step candidates `(index, strength, sigma)`: of each run of consecutive hits, only the
+/// strongest is kept (one event makes a run of hits as the window slides across it).
+#[derive(Debug, Default)]
+pub(crate) struct RunPeaks {
+    peaks: Vec<(usize, f64, f64)>,
+    run: Option<(usize, f64, f64)>,
+}
+
+impl RunPeaks {
+    /// Feeds the next sample's hit (`None` ends the current run).
+    pub(crate) fn push(&mut self, hit: Option<(usize, f64, f64)>) {
+        match (hit, self.run) {
+            (Some(h), Some(r)) if h.1 <= r.1 => {}
+            (Some(h), _) => self.run = Some(h),
+            (None, Some(r)) => {
+                self.peaks.push(r);
+                self.run = None;
+            }
+            (None, None) => {}
+        }
+    }
+
+    /// The strongest hit of every run, in order.
+    pub(crate) fn finish(mut self) -> Vec<(usize, f64, f64)> {
+        if let Some(r) = self.run.take() {
+            self.peaks.push(r);
+        }
+        self.peaks
+    }
+}
+
 /// Keeps the strongest candidates at least `radius` samples apart (non-maximum suppression: a
 /// step inside one fit window makes opposite-sign side lobes one window away).
 pub(crate) fn suppress(mut c: Vec<(usize, f64, f64)>, radius: usize) -> Vec<(usize, f64, f64)> {
@@ -342,8 +373,7 @@ pub fn analyze(trace: &Trace, cfg: &AnalysisConfig) -> Result<Vec<DetectedEvent>
     }
     let clean = |s: usize, e: usize| blocked_prefix[e] == blocked_prefix[s];
     let step_sigma_factor = (8.0 * usize_to_f64(wn) / usize_to_f64(w)).sqrt();
-    let mut candidates: Vec<(usize, f64, f64)> = Vec::new(); // (index, |step|/thr, sigma)
-    let mut run: Option<(usize, f64, f64)> = None;
+    let mut peaks = RunPeaks::default(); // (index, |step|/thr, sigma) per run of hits
     let hi = limit.saturating_sub(wn + w + 1);
     for i in (w + 1)..hi.max(w + 1) {
         let (bs, be, as_, ae) = (i - 1 - w, i - 1, i + wn, i + wn + w);
@@ -361,23 +391,9 @@ pub fn analyze(trace: &Trace, cfg: &AnalysisConfig) -> Result<Vec<DetectedEvent>
         } else {
             None
         };
-        match (hit, run) {
-            (Some(h), Some(r)) => {
-                if h.1 > r.1 {
-                    run = Some(h);
-                }
-            }
-            (Some(h), None) => run = Some(h),
-            (None, Some(r)) => {
-                candidates.push(r);
-                run = None;
-            }
-            (None, None) => {}
-        }
+        peaks.push(hit);
     }
-    if let Some(r) = run {
-        candidates.push(r);
-    }
+    let candidates = peaks.finish();
     for (c, _, sigma) in suppress(candidates, w + wn) {
         let Some(fit) = fit_ramp(y, &valid, c, 2 * wn, wn, w, true, limit) else {
             continue;

@@ -13,7 +13,7 @@
 //! samples below the noise floor of either trace are masked out.
 
 use super::analysis::{
-    AnalysisConfig, DetectedEvent, Geometry, analyze, find_end, suppress, validate_trace,
+    AnalysisConfig, DetectedEvent, Geometry, RunPeaks, analyze, find_end, suppress, validate_trace,
 };
 use super::fit::{Prefix, fit_ramp};
 use super::{Trace, usize_to_f64};
@@ -278,8 +278,7 @@ pub fn compare(
     let pre = Prefix::new(&d, &step_valid, wn);
     let step_factor = (2.0 * usize_to_f64(wn) / usize_to_f64(w)).sqrt();
     let min_count = usize_to_f64(w) * 0.5;
-    let mut candidates: Vec<(usize, f64, f64)> = Vec::new();
-    let mut run: Option<(usize, f64, f64)> = None;
+    let mut peaks = RunPeaks::default(); // (index, |step|/thr, sigma) per run of hits
     let mut worst_threshold = f64::NEG_INFINITY;
     let hi = limit.saturating_sub(wn + w + 1);
     for i in (w + 1)..hi.max(w + 1) {
@@ -293,23 +292,9 @@ pub fn compare(
             }
             _ => None,
         };
-        match (hit, run) {
-            (Some(h), Some(r)) => {
-                if h.1 > r.1 {
-                    run = Some(h);
-                }
-            }
-            (Some(h), None) => run = Some(h),
-            (None, Some(r)) => {
-                candidates.push(r);
-                run = None;
-            }
-            (None, None) => {}
-        }
+        peaks.push(hit);
     }
-    if let Some(r) = run {
-        candidates.push(r);
-    }
+    let candidates = peaks.finish();
     let mut added = 0.0;
     for (c, _, sigma) in suppress(candidates, w + wn) {
         let Some(fit) = fit_ramp(&d, &step_valid, c, 2 * wn, wn, w, false, limit) else {
