@@ -28,6 +28,32 @@ pub struct Client {
     retries_on_503: u32,
 }
 
+/// Reads a response body into zeroizing memory and wipes every received chunk the client
+/// owns alone. Growth copies into a fresh zeroizing buffer so no stale copy of a key is left in a
+/// freed allocation. (Buffers inside hyper and rustls are outside our reach.)
+async fn read_body(mut resp: reqwest::Response) -> Result<Zeroizing<Vec<u8>>, Error> {
+    let hint = resp
+        .content_length()
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(0)
+        .min(1 << 20);
+    let mut body = Zeroizing::new(Vec::with_capacity(hint));
+    while let Some(chunk) = resp.chunk().await.map_err(|e| he(&e))? {
+        if body.len() + chunk.len() > body.capacity() {
+            let mut grown = Zeroizing::new(Vec::with_capacity(
+                (body.len() + chunk.len()).max(2 * body.capacity()),
+            ));
+            grown.extend_from_slice(&body);
+            body = grown; // the old buffer is zeroized on drop
+        }
+        body.extend_from_slice(&chunk);
+        if let Ok(mut owned) = chunk.try_into_mut() {
+            zeroize::Zeroize::zeroize(&mut owned[..]);
+        }
+    }
+    Ok(body)
+}
+
 fn he(e: &reqwest::Error) -> Error {
     Error::Http(e.to_string())
 }
@@ -83,7 +109,7 @@ impl Client {
         loop {
             let resp = make().send().await.map_err(|e| he(&e))?;
             let status = resp.status().as_u16();
-            let body = Zeroizing::new(resp.bytes().await.map_err(|e| he(&e))?.to_vec());
+            let body = read_body(resp).await?;
             if status == 200 {
                 return Ok(body);
             }

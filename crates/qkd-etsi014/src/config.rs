@@ -66,8 +66,8 @@ pub struct PeerConfig {
     pub cert_identity: String,
 }
 
-/// Where the pool is kept.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// Where the pool is kept. `Debug` redacts the at-rest key.
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum StoreConfig {
     /// In memory (lost on exit; tests).
@@ -85,13 +85,42 @@ pub enum StoreConfig {
 
 /// TEST ONLY key source: both sites derive identical blocks from a shared secret
 /// (block `i` = BLAKE3 keyed XOF of `i`). It provides no QKD security at all.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `Debug` redacts the secret.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TestSourceConfig {
     /// 32-byte hex secret shared by both sites.
     pub shared_secret_hex: String,
     /// Bytes per generated block.
     #[serde(default = "default_block_bytes")]
     pub block_bytes: u32,
+}
+
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Memory => f.write_str("Memory"),
+            Self::Redb {
+                path,
+                at_rest_key_hex,
+            } => f
+                .debug_struct("Redb")
+                .field("path", path)
+                .field(
+                    "at_rest_key_hex",
+                    &at_rest_key_hex.as_ref().map(|_| "<redacted>"),
+                )
+                .finish(),
+        }
+    }
+}
+
+impl std::fmt::Debug for TestSourceConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestSourceConfig")
+            .field("shared_secret_hex", &"<redacted>")
+            .field("block_bytes", &self.block_bytes)
+            .finish()
+    }
 }
 
 fn default_block_bytes() -> u32 {
@@ -179,6 +208,23 @@ pub(crate) fn hex32(s: &str) -> Result<[u8; 32], Error> {
 }
 
 impl KmeConfig {
+    /// A builder starting from [`KmeConfig::default`]; [`KmeConfigBuilder::build`] validates.
+    ///
+    /// ```
+    /// use qkd_etsi014::config::{KmeConfig, SaeConfig, SaeSite};
+    /// let cfg = KmeConfig::builder()
+    ///     .kme_id("KME_A")
+    ///     .key_size_bits(256)
+    ///     .sae(SaeConfig { id: "SAE_A".into(), cert_identity: None, site: SaeSite::Local })
+    ///     .build()?;
+    /// assert_eq!(cfg.kme_id, "KME_A");
+    /// assert!(KmeConfig::builder().key_size_bits(100).build().is_err()); // not a multiple of 8
+    /// # Ok::<(), qkd_etsi014::Error>(())
+    /// ```
+    pub fn builder() -> KmeConfigBuilder {
+        KmeConfigBuilder(Self::default())
+    }
+
     /// Parses and validates a `kme.toml`.
     ///
     /// # Errors
@@ -232,5 +278,168 @@ impl KmeConfig {
             }
         }
         Ok(())
+    }
+}
+
+/// Builder for [`KmeConfig`] (see [`KmeConfig::builder`]); setters take values with their units,
+/// [`build`](Self::build) runs [`KmeConfig::validate`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct KmeConfigBuilder(KmeConfig);
+
+impl KmeConfigBuilder {
+    /// This KME's ID.
+    pub fn kme_id(mut self, x: impl Into<String>) -> Self {
+        self.0.kme_id = x.into();
+        self
+    }
+
+    /// Listen address.
+    pub fn listen(mut self, x: SocketAddr) -> Self {
+        self.0.listen = x;
+        self
+    }
+
+    /// Which blocks this site cuts for its masters (0 or 1).
+    pub fn site_index(mut self, x: u8) -> Self {
+        self.0.site_index = x;
+        self
+    }
+
+    /// Default key size in bits (a multiple of 8).
+    pub fn key_size_bits(mut self, x: u32) -> Self {
+        self.0.key_size_bits = x;
+        self
+    }
+
+    /// Minimum key size in bits (a multiple of 8).
+    pub fn min_key_size_bits(mut self, x: u32) -> Self {
+        self.0.min_key_size_bits = x;
+        self
+    }
+
+    /// Maximum key size in bits (a multiple of 8).
+    pub fn max_key_size_bits(mut self, x: u32) -> Self {
+        self.0.max_key_size_bits = x;
+        self
+    }
+
+    /// Maximum stored keys of the default size.
+    pub fn max_key_count(mut self, x: u64) -> Self {
+        self.0.max_key_count = x;
+        self
+    }
+
+    /// Maximum keys per request (1..=10000).
+    pub fn max_key_per_request(mut self, x: u32) -> Self {
+        self.0.max_key_per_request = x;
+        self
+    }
+
+    /// Maximum additional slaves per request (0: no multicast).
+    pub fn max_sae_id_count(mut self, x: u32) -> Self {
+        self.0.max_sae_id_count = x;
+        self
+    }
+
+    /// Largest accepted request body in bytes.
+    pub fn max_body_bytes(mut self, x: usize) -> Self {
+        self.0.max_body_bytes = x;
+        self
+    }
+
+    /// Seconds a cut key waits for its slave before it is deleted.
+    pub fn key_ttl_secs(mut self, x: u64) -> Self {
+        self.0.key_ttl_secs = x;
+        self
+    }
+
+    /// Certificate-to-identity mapping.
+    pub fn identity(mut self, x: IdentityMode) -> Self {
+        self.0.identity = x;
+        self
+    }
+
+    /// TLS files (PEM).
+    pub fn tls(mut self, x: TlsFiles) -> Self {
+        self.0.tls = x;
+        self
+    }
+
+    /// The peer KME at the other end of the link.
+    pub fn peer(mut self, x: PeerConfig) -> Self {
+        self.0.peer = Some(x);
+        self
+    }
+
+    /// The pool store.
+    pub fn store(mut self, x: StoreConfig) -> Self {
+        self.0.store = x;
+        self
+    }
+
+    /// TEST ONLY built-in key source.
+    pub fn test_source(mut self, x: TestSourceConfig) -> Self {
+        self.0.test_source = Some(x);
+        self
+    }
+
+    /// Adds one known SAE.
+    pub fn sae(mut self, x: SaeConfig) -> Self {
+        self.0.sae.push(x);
+        self
+    }
+
+    /// Validates and returns the configuration.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the first invalid value.
+    pub fn build(self) -> Result<KmeConfig, Error> {
+        self.0.validate()?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let secret = "ab".repeat(32);
+        let cfg = KmeConfig::builder()
+            .store(StoreConfig::Redb {
+                path: "pool.redb".into(),
+                at_rest_key_hex: Some(secret.clone()),
+            })
+            .test_source(TestSourceConfig {
+                shared_secret_hex: secret.clone(),
+                block_bytes: 4096,
+            })
+            .build()
+            .unwrap();
+        let dbg = format!("{cfg:?}");
+        assert!(!dbg.contains(&secret), "{dbg}");
+        assert!(dbg.contains("<redacted>"));
+    }
+
+    #[test]
+    fn builder_validates() {
+        assert!(KmeConfig::builder().max_key_per_request(0).build().is_err());
+        assert!(KmeConfig::builder().site_index(1).build().is_err()); // no peer
+        let dup = SaeConfig {
+            id: "A".into(),
+            cert_identity: None,
+            site: SaeSite::Local,
+        };
+        assert!(
+            KmeConfig::builder()
+                .sae(dup.clone())
+                .sae(dup)
+                .build()
+                .is_err()
+        );
+        let ok = KmeConfig::builder().min_key_size_bits(128).build().unwrap();
+        assert_eq!(ok.min_key_size_bits, 128);
     }
 }

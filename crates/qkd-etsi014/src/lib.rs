@@ -13,7 +13,7 @@ pub mod tls;
 pub mod types;
 
 pub use client::{Client, Key};
-pub use config::{IdentityMode, KmeConfig, SaeConfig, SaeSite};
+pub use config::{IdentityMode, KmeConfig, KmeConfigBuilder, SaeConfig, SaeSite};
 pub use error::Error;
 pub use kme::Kme;
 pub use server::{ServerHandle, serve};
