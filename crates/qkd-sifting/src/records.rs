@@ -31,7 +31,8 @@ use crate::error::SiftingError;
 /// Serde: a plain sequence of `u64`, validated on the way in.
 #[derive(Clone)]
 pub struct Slots {
-    values: std::sync::Arc<[u64]>,
+    // `Arc<Vec>` rather than `Arc<[u64]>`: converting a `Vec` into the latter copies it.
+    values: std::sync::Arc<Vec<u64>>,
     code_bits: u64,
 }
 

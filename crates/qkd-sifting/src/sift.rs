@@ -520,6 +520,28 @@ fn compress_block(src: &[u64], mask: &[u64]) -> BitBlock {
     b
 }
 
+/// Two planes restricted to `mask`, as blocks (one pass, written in place).
+fn compress_blocks2(srcs: [&[u64]; 2], mask: &[u64]) -> [BitBlock; 2] {
+    let n = words::weight(mask);
+    let [mut a, mut b] = [BitBlock::zeros(n), BitBlock::zeros(n)];
+    a.with_words_mut(|wa| {
+        b.with_words_mut(|wb| words::compress_planes_into(srcs, mask, [wa, wb]));
+    });
+    [a, b]
+}
+
+/// Three planes restricted to `mask`, as blocks (one pass, written in place).
+fn compress_blocks3(srcs: [&[u64]; 3], mask: &[u64]) -> [BitBlock; 3] {
+    let n = words::weight(mask);
+    let [mut a, mut b, mut c] = [BitBlock::zeros(n), BitBlock::zeros(n), BitBlock::zeros(n)];
+    a.with_words_mut(|wa| {
+        b.with_words_mut(|wb| {
+            c.with_words_mut(|wc| words::compress_planes_into(srcs, mask, [wa, wb, wc]));
+        });
+    });
+    [a, b, c]
+}
+
 /// Key-basis and test-basis masks over the announced records: kept records whose (matching)
 /// basis is, or is not, the key basis. `keep` is trimmed, so both are.
 fn basis_masks(keep: &[u64], bases: &[u64], key_basis: Basis) -> (Vec<u64>, Vec<u64>) {
@@ -605,19 +627,20 @@ fn split_key(
     words::trim(&mut rest, kb.len);
     let mut selected = BitBlock::zeros(announced.len());
     selected.with_words_mut(|w| words::deposit_into(&rest, key_mask, w));
-    let sample_lo = words::compress(kb.lo, sample_map).0;
-    let sample_hi = words::compress(kb.hi, sample_map).0;
+    let ([sample_lo, sample_hi], _) = words::compress_planes([kb.lo, kb.hi], sample_map);
+    let sample_bits = compress_block(kb.bits, sample_map);
     let key_len = kb.len - words::weight(sample_map);
+    let [bits, intensity_lo, intensity_hi] = compress_blocks3([kb.bits, kb.lo, kb.hi], &rest);
     Split {
-        sample_bits: compress_block(kb.bits, sample_map),
+        sample_bits,
         sample_counts: words::count_per_class(sample_map, kb.lo, kb.hi),
         sample_lo,
         sample_hi,
         key_counts: words::class_counts(kb.lo, kb.hi, kb.len),
         key: SiftedKey {
-            bits: compress_block(kb.bits, &rest),
-            intensity_lo: compress_block(kb.lo, &rest),
-            intensity_hi: compress_block(kb.hi, &rest),
+            bits,
+            intensity_lo,
+            intensity_hi,
             slots: KeySlots {
                 announced: announced.clone(),
                 selected,
@@ -881,9 +904,8 @@ impl AliceSifter {
         }
         words::trim(&mut keep, n);
         let (key_mask, test_mask) = basis_masks(&keep, a_bases, self.cfg.key_basis);
-        let (kb_bits, n_key) = words::compress(a_bits, &key_mask);
-        let kb_lo = words::compress(a_lo, &key_mask).0;
-        let kb_hi = words::compress(a_hi, &key_mask).0;
+        let ([kb_bits, kb_lo, kb_hi], n_key) =
+            words::compress_planes([a_bits, a_lo, a_hi], &key_mask);
         let kb = KeyBasis {
             bits: &kb_bits,
             lo: &kb_lo,
@@ -895,6 +917,7 @@ impl AliceSifter {
         let map = sample_bitmap(n_key, k, sample_seed);
         let sp = split_key(&kb, &map, &key_mask, slots);
         let test = compress_block(a_bits, &test_mask);
+        let [intensity_lo, intensity_hi] = compress_blocks2([a_lo, a_hi], &keep);
         self.state = Some(AliceState {
             announced: n as u64,
             sifted: words::weight(&keep) as u64,
@@ -905,8 +928,8 @@ impl AliceSifter {
         });
         Ok(SiftMessage::Reply {
             keep: BitBlock::from_words(&keep, n)?,
-            intensity_lo: compress_block(a_lo, &keep),
-            intensity_hi: compress_block(a_hi, &keep),
+            intensity_lo,
+            intensity_hi,
             sample_seed,
             sample_bits: k as u64,
             sample: sp.sample_bits,
@@ -1018,10 +1041,11 @@ impl BobSifter {
         let (key_mask, test_mask) = basis_masks(keep, r.bases.words(), self.cfg.key_basis);
         // The masks in kept order select Alice's intensity codes (sent for kept slots only).
         let key_k = words::compress(&key_mask, keep).0;
-        let test_k = words::compress(&test_mask, keep).0;
+        // Kept records not in the key basis are in the test basis.
+        let mut test_k: Vec<u64> = key_k.iter().map(|&m| !m).collect();
+        words::trim(&mut test_k, n_kept);
         let (kb_bits, n_key) = words::compress(r.bits.words(), &key_mask);
-        let kb_lo = words::compress(a.lo.words(), &key_k).0;
-        let kb_hi = words::compress(a.hi.words(), &key_k).0;
+        let ([kb_lo, kb_hi], _) = words::compress_planes([a.lo.words(), a.hi.words()], &key_k);
         let kb = KeyBasis {
             bits: &kb_bits,
             lo: &kb_lo,
@@ -1051,8 +1075,8 @@ impl BobSifter {
             &sp.sample_lo,
             &sp.sample_hi,
         );
-        let test_lo = words::compress(a.lo.words(), &test_k).0;
-        let test_hi = words::compress(a.hi.words(), &test_k).0;
+        let ([test_lo, test_hi], _) =
+            words::compress_planes([a.lo.words(), a.hi.words()], &test_k);
         let test_errors = errors_per_class(a.test, &b_test, &test_lo, &test_hi);
         let test_counts = words::class_counts(&test_lo, &test_hi, n_test);
         let out = conclude(
