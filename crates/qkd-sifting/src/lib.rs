@@ -11,7 +11,7 @@ mod words;
 
 pub use decoy::{
     AsymptoticBounds, BasisCounts, Bound, ChannelModel, DecoyBounds, DecoyMethod, DecoyStatistics,
-    GainStatistics,
+    GainStatistics, SinglePhotonSpread,
 };
 pub use error::SiftingError;
 pub use records::{AliceRecords, BobRecords, Slots, split_records};

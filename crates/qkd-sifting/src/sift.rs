@@ -477,13 +477,40 @@ pub enum AbortReason {
         /// Threshold.
         threshold: f64,
     },
-    /// The decoy statistics certify no single-photon detections: the yields depend on the
-    /// intensity, what a photon-number-splitting attack looks like.
+    /// The decoy statistics contradict photon-number-independent yields: in a basis whose
+    /// single-photon bound is zero, the central value of the bound (the observed rates, no
+    /// finite-size deviations) lies more than 5 standard errors below zero (what a
+    /// photon-number-splitting attack looks like; see [`DecoyStatistics::single_photon_spread`]).
     DecoyInconsistent {
-        /// The single-photon lower bound `s_{X,1}` (0).
+        /// The single-photon lower bound `s_{X,1}` (key basis).
         s_x1: f64,
         /// The test-basis single-photon lower bound `s_{Z,1}`.
         s_z1: f64,
+        /// The basis whose statistics are inconsistent (the key basis if both are).
+        basis: Basis,
+        /// Central value of that basis' single-photon bound (negative).
+        central: f64,
+        /// Its standard error.
+        std_error: f64,
+    },
+    /// A single-photon bound is zero only because a basis holds too few events: the finite-size
+    /// deviations swamp a central value that is not significantly negative (e.g. the test basis
+    /// of a 90/10 basis choice in a small block, where the decoy and vacuum classes hold a
+    /// handful of events). Not a sign of an attack: a larger block would do.
+    TooFewDecoyEvents {
+        /// The basis whose bound is zero (the key basis if both are).
+        basis: Basis,
+        /// Its intensity class with the fewest events (usually what limits the bound).
+        class: IntensityClass,
+        /// Events of that class in that basis.
+        class_events: u64,
+        /// Events in that basis, all classes.
+        observed: u64,
+        /// About how many events that basis would need at the same rates for the bound to turn
+        /// positive ([`crate::SinglePhotonSpread::scale_to_certify`]); `None` if the central value
+        /// is not positive (more events would not help at these rates, yet it is not
+        /// significantly negative either).
+        required: Option<u64>,
     },
     /// The decoy bounds could not be computed from the counts (e.g. a class without detections).
     DecoyUnavailable {
@@ -743,10 +770,7 @@ fn conclude(
             Ok(b) => {
                 estimate.decoy = Some(b);
                 if b.s_x1.value <= 0.0 || b.s_z1.value <= 0.0 {
-                    let r = AbortReason::DecoyInconsistent {
-                        s_x1: b.s_x1.value,
-                        s_z1: b.s_z1.value,
-                    };
+                    let r = vacuous_decoy_reason(&estimate, d, &b, cfg.key_basis)?;
                     return abort(&estimate, r);
                 }
                 phase = b.phi_x.value;
@@ -784,6 +808,66 @@ fn conclude(
     Ok(SiftOutput {
         estimate,
         verdict: Verdict::Proceed(key),
+    })
+}
+
+/// Why a single-photon bound of `b` is zero: inconsistent statistics, or too few events.
+fn vacuous_decoy_reason(
+    estimate: &Estimate,
+    d: &DecoyConfig,
+    b: &DecoyBounds,
+    key_basis: Basis,
+) -> Result<AbortReason, SiftingError> {
+    let stats = estimate.decoy_statistics(d);
+    let [key, test] = stats.single_photon_spread(d.method, d.eps_sec)?;
+    let key_vacuous = b.s_x1.value <= 0.0;
+    let test_vacuous = b.s_z1.value <= 0.0;
+    let inconsistent = if key_vacuous && key.is_inconsistent() {
+        Some((key_basis, key))
+    } else if test_vacuous && test.is_inconsistent() {
+        Some((key_basis.other(), test))
+    } else {
+        None
+    };
+    if let Some((basis, sp)) = inconsistent {
+        return Ok(AbortReason::DecoyInconsistent {
+            s_x1: b.s_x1.value,
+            s_z1: b.s_z1.value,
+            basis,
+            central: sp.central,
+            std_error: sp.std_error,
+        });
+    }
+    let (basis, counts, spread) = if key_vacuous {
+        (key_basis, &stats.key, key)
+    } else {
+        (key_basis.other(), &stats.test, test)
+    };
+    // The classes the method uses (one-decoy: no vacuum class); report the scarcest.
+    let used = match d.method {
+        DecoyMethod::TwoDecoy => CLASSES,
+        DecoyMethod::OneDecoy => CLASSES - 1,
+    };
+    let k = (0..used)
+        .min_by_key(|&k| counts.detections[k])
+        .unwrap_or(0);
+    let observed = counts.total_detections();
+    let required = spread.scale_to_certify().map(|t| {
+        // A count estimate, rounded up; saturates far beyond any block.
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss
+        )]
+        let r = (t * observed as f64).ceil() as u64;
+        r
+    });
+    Ok(AbortReason::TooFewDecoyEvents {
+        basis,
+        class: IntensityClass::ALL[k],
+        class_events: counts.detections[k],
+        observed,
+        required,
     })
 }
 

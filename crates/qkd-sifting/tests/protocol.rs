@@ -207,6 +207,48 @@ fn pns_attack_aborts_with_inconsistent_decoys() {
     }
 }
 
+/// The honest decoy statistics of the test above in a block 30x smaller with 90/10 bases: the test
+/// basis holds a few hundred events, the single-photon bound is zero, and the reason says so
+/// (too few events, with an estimate of how many would do), not `DecoyInconsistent`.
+#[test]
+fn small_honest_block_reports_too_few_decoy_events() {
+    let d = decoy_cfg();
+    let ch = ChannelModel {
+        transmittance: 0.1,
+        y0: 1e-4,
+        misalignment: 0.01,
+    };
+    let cfg = SiftConfig::builder()
+        .sample(SampleSize::Fraction(0.05))
+        .decoy(d)
+        .abort(AbortRules {
+            max_qber: 0.11,
+            max_phase_error: 0.3,
+            min_key_bits: 1000,
+        })
+        .build()
+        .unwrap();
+    let w = [0, 1, 2].map(|k| d.probabilities[k] * ch.gain(d.intensities[k]));
+    let e = [0, 1, 2].map(|k| ch.qber(d.intensities[k]));
+    let recs = synth(20_000, w, e, 0.9, 10);
+    let (alice, bob) = split_records(&recs).unwrap();
+    let (a, b, _) = sift_pair(alice, bob, cfg, 11).unwrap();
+    assert_eq!(a.estimate, b.estimate);
+    match a.verdict {
+        Verdict::Abort(AbortReason::TooFewDecoyEvents {
+            basis,
+            observed,
+            required,
+            ..
+        }) => {
+            assert_eq!(basis, Basis::X);
+            assert_eq!(observed, a.estimate.test.total_detections());
+            assert!(required.unwrap() > observed);
+        }
+        v => panic!("{v:?}"),
+    }
+}
+
 #[test]
 fn bad_input_is_a_typed_error() {
     assert!(matches!(
