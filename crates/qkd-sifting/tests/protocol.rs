@@ -338,3 +338,95 @@ fn records_round_trip_through_json() {
     v["slots"][0] = serde_json::json!(u64::MAX);
     assert!(serde_json::from_value::<BobRecords>(v).is_err());
 }
+
+mod reference {
+    //! The word-level exchange against a record-by-record reference: which slots are kept, which
+    //! form the key, and the key bits and intensities of both parties.
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        #[test]
+        fn key_matches_record_by_record_sifting(
+            n in 200usize..700,
+            seed in any::<u64>(),
+            key_x in any::<bool>(),
+            dense in any::<bool>(),
+        ) {
+            let recs = synth(n, [0.6, 0.3, 0.1], [0.05; 3], 0.6, seed);
+            let (alice, bob) = split_records(&recs).unwrap();
+            // A dense table (every other slot unknown to Bob) takes the merge path.
+            let alice = if dense {
+                let mut all = Vec::new();
+                for r in &recs {
+                    all.push(r.alice());
+                    let mut extra = r.alice();
+                    extra.slot = r.slot + 1;
+                    all.push(extra);
+                }
+                AliceRecords::from_slots(&all).unwrap()
+            } else {
+                alice
+            };
+            let key_basis = if key_x { Basis::X } else { Basis::Z };
+            let cfg = SiftConfig::builder()
+                .key_basis(key_basis)
+                .sample(SampleSize::Bits(10))
+                // Loose on purpose: this test is about which bits end where, not about aborts.
+                .confidence(ConfidenceMethod::Hoeffding, 0.9)
+                .abort(AbortRules { max_qber: 0.5, max_phase_error: 0.5, min_key_bits: 1 })
+                .build()
+                .unwrap();
+            let (a, b, ledger) = sift_pair(alice, bob, cfg, seed).unwrap();
+            prop_assert_eq!(&a.estimate, &b.estimate);
+            let kept: Vec<&DetectionRecord> =
+                recs.iter().filter(|r| r.alice_basis == r.bob_basis).collect();
+            let key: Vec<&&DetectionRecord> =
+                kept.iter().filter(|r| r.alice_basis == key_basis).collect();
+            prop_assert_eq!(a.estimate.sifted, kept.len() as u64);
+            prop_assert_eq!(a.estimate.key.total_detections(), key.len() as u64);
+            prop_assert_eq!(
+                a.estimate.test.total_detections(),
+                (kept.len() - key.len()) as u64
+            );
+            let test_errors = kept
+                .iter()
+                .filter(|r| r.alice_basis != key_basis && r.alice_bit != r.bob_bit)
+                .count();
+            prop_assert_eq!(a.estimate.test.total_errors(), test_errors as u64);
+            let (ka, kb) = match (a.verdict, b.verdict) {
+                (Verdict::Proceed(ka), Verdict::Proceed(kb)) => (ka, kb),
+                other => return Err(TestCaseError::fail(format!("{other:?}"))),
+            };
+            prop_assert_eq!(&ka.slots, &kb.slots);
+            prop_assert_eq!(ka.slots.len(), key.len() - 10);
+            let slots = ka.slots.to_vec();
+            // Key slots: the key-basis kept slots in order, minus the ten sampled ones.
+            let mut j = 0;
+            for (i, &s) in slots.iter().enumerate() {
+                while key[j].slot != s {
+                    j += 1;
+                }
+                let r = key[j];
+                prop_assert_eq!(ka.bits.get(i), Some(r.alice_bit.as_bool()));
+                prop_assert_eq!(kb.bits.get(i), Some(r.bob_bit.as_bool()));
+                let code = r.intensity.index();
+                prop_assert_eq!(ka.intensity_lo.get(i), Some(code & 1 == 1));
+                prop_assert_eq!(kb.intensity_hi.get(i), Some(code >> 1 == 1));
+            }
+            for class in IntensityClass::ALL {
+                let want: Vec<bool> = (0..ka.len())
+                    .filter(|&i| {
+                        let code = usize::from(ka.intensity_lo.get(i) == Some(true))
+                            + 2 * usize::from(ka.intensity_hi.get(i) == Some(true));
+                        code == class.index()
+                    })
+                    .map(|i| ka.bits.get(i) == Some(true))
+                    .collect();
+                prop_assert_eq!(ka.bits_of_class(class), BitBlock::from_bools(&want));
+            }
+            prop_assert_eq!(ledger.disclosed_bits(), 10 + a.estimate.test.total_detections());
+        }
+    }
+}
