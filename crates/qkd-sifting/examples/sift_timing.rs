@@ -14,29 +14,31 @@ use qkd_sifting::{
     AliceRecords, BobRecords, ConfidenceMethod, SampleSize, SiftConfig, Slots, sift_pair,
 };
 
-/// (user, system) CPU seconds of this process so far, from /proc/self/stat (Linux; 100 ticks/s).
-fn cpu_seconds() -> (f64, f64) {
+/// (user s, system s, minor page faults) of this process so far, from /proc/self/stat (Linux;
+/// 100 ticks/s).
+fn cpu_seconds() -> (f64, f64, f64) {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let rest = stat.rsplit(')').next().unwrap_or("");
     let f: Vec<f64> = rest
         .split_whitespace()
         .map(|x| x.parse().unwrap_or(0.0))
         .collect();
-    // Fields 14 and 15 of the file are utime and stime; `rest` starts at field 3.
+    // Fields 10, 14 and 15 of the file are minflt, utime and stime; `rest` starts at field 3.
     (
         f.get(11).copied().unwrap_or(0.0) / 100.0,
         f.get(12).copied().unwrap_or(0.0) / 100.0,
+        f.get(7).copied().unwrap_or(0.0),
     )
 }
 
-/// Runs `f` and returns (user s, system s, wall s) and its result.
-fn timed<T>(f: impl FnOnce() -> T) -> ((f64, f64, f64), T) {
+/// Runs `f` and returns (user s, system s, wall s, minor faults) and its result.
+fn timed<T>(f: impl FnOnce() -> T) -> ((f64, f64, f64, f64), T) {
     let c0 = cpu_seconds();
     let t = std::time::Instant::now();
     let out = f();
     let wall = t.elapsed().as_secs_f64();
     let c1 = cpu_seconds();
-    ((c1.0 - c0.0, c1.1 - c0.1, wall), out)
+    ((c1.0 - c0.0, c1.1 - c0.1, wall, c1.2 - c0.2), out)
 }
 
 fn main() {
@@ -81,31 +83,33 @@ fn main() {
         build.1,
         build.2
     );
-    let mut total = (0.0, 0.0, 0.0);
+    let mut total = (0.0, 0.0, 0.0, 0.0);
     for run in 0..=repeats {
         let (a, b) = (alice.clone(), bob.clone());
         let (t, (out, _, ledger)) = timed(|| sift_pair(a, b, cfg, 7).expect("sifting runs"));
         if run == 0 {
             println!(
-                "cold run: {:.2} s user + {:.2} s system, {:.3} s wall; sifted {}, key bits {}, disclosed {}",
+                "cold run: {:.2} s user + {:.2} s system, {:.3} s wall, {} page faults; sifted {}, key bits {}, disclosed {}",
                 t.0,
                 t.1,
                 t.2,
+                t.3,
                 out.estimate.sifted,
                 out.estimate.key_bits,
                 ledger.disclosed_bits()
             );
         } else {
-            total = (total.0 + t.0, total.1 + t.1, total.2 + t.2);
+            total = (total.0 + t.0, total.1 + t.1, total.2 + t.2, total.3 + t.3);
         }
     }
     if repeats > 0 {
         let r = f64::from(u32::try_from(repeats).unwrap_or(u32::MAX));
         println!(
-            "steady state (mean of {repeats}): {:.2} s user + {:.2} s system, {:.3} s wall",
+            "steady state (mean of {repeats}): {:.2} s user + {:.2} s system, {:.3} s wall, {:.0} page faults",
             total.0 / r,
             total.1 / r,
-            total.2 / r
+            total.2 / r,
+            total.3 / r
         );
     }
 }

@@ -12,10 +12,19 @@
 //! | `intensity_lo`, `intensity_hi` | class index `lo + 2 hi` of [`IntensityClass`] (0 signal, 1 decoy, 2 vacuum) | - |
 //!
 //! Alice's table may hold every emitted pulse (real hardware) or only the detected ones
-//! (simulators, [`split_records`]); Bob announces his slots and Alice looks them up. Bit arrays are
-//! [`BitBlock`]s (LSB-first in `u64` words, serde as `{bits, base64}`), so 1e8 records take 12.5 MB
-//! per bit plane plus 800 MB of slot indices. [`AliceRecords::from_slots`] and
-//! [`BobRecords::from_detections`] convert qkd-core's per-record structs.
+//! (simulators, [`split_records`]); Bob announces his slots and Alice looks them up (element by
+//! element when the lists are equal, otherwise one merge pass). Bit arrays are [`BitBlock`]s
+//! (LSB-first in `u64` words, serde as `{bits, base64}`), so 1e8 records take 12.5 MB per bit
+//! plane plus 800 MB of slot indices. The slot indices are a [`Slots`]: validated once (strictly
+//! increasing) and held behind an `Arc`, so Bob's announcement, his records and both sifted keys'
+//! [`KeySlots`](crate::KeySlots) share one array instead of copying 8 bytes per record at every
+//! step; [`split_records`] gives both halves of a simulator's joint records one array.
+//!
+//! From real hardware: build the parallel arrays and call [`AliceRecords::new`] /
+//! [`BobRecords::new`] (they validate lengths, order and intensity codes), or deserialize the
+//! serde form (same fields, `slots` a plain sequence of `u64`; validated the same way).
+//! [`AliceRecords::from_slots`] and [`BobRecords::from_detections`] convert qkd-core's per-record
+//! structs.
 
 #[cfg(doc)]
 use qkd_core::IntensityClass;

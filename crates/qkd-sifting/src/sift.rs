@@ -15,9 +15,13 @@
 //! Both parties then hold the same counts and compute the same [`Estimate`] and [`Verdict`]; on an
 //! abort the key is dropped (zeroized) and only the reason and the estimate are returned.
 //!
-//! The hot path works on 64-record words: basis matching is an XOR, each selection (kept, key
-//! basis, sample) is a mask, and the selected bits and slots are compressed out of the words with
-//! one loop over the mask's set bits. No allocation per record.
+//! The hot path works on 64-record words and never on slot indices: basis matching is an XOR,
+//! each selection (kept, key basis, test basis, sample) is a mask, and a plane restricted to a
+//! mask is extracted a word at a time (software parallel-bit-extract through a byte table; the
+//! shift amounts of the eight bytes come from one SWAR prefix sum, no branch per record). The
+//! sample is drawn in key order and deposited back onto the key-basis mask, which gives the key's
+//! slots as a selection over the announced list ([`KeySlots`]) rather than a copied `u64` array.
+//! Working memory is a few bits per record; no allocation per record.
 
 use qkd_core::{
     Basis, BitBlock, IntensityClass, Message, Party, ProtocolError, Role, Turn, sim_rng,

@@ -201,10 +201,11 @@ pub(crate) fn compress(src: &[u64], mask: &[u64]) -> (Vec<u64>, usize) {
     (out, n)
 }
 
-/// Reads `n <= 64` bits starting at bit `pos` of `words` (bits past the end read as zero; bits
-/// above `n` are not cleared).
+/// The 64 bits starting at bit `pos` of `words` (bits past the end read as zero).
 #[inline]
 fn read_bits(words: &[u64], pos: usize) -> u64 {
+    // pos % 64 < 64: the cast is exact.
+    #[allow(clippy::cast_possible_truncation)]
     let (w, off) = (pos / 64, (pos % 64) as u32);
     let lo = words.get(w).copied().unwrap_or(0) >> off;
     let hi = (words.get(w + 1).copied().unwrap_or(0) << 1) << (63 - off);
