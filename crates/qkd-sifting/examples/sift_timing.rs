@@ -53,10 +53,7 @@ fn main() {
     let mut hi = BitBlock::random(n, &mut rng);
     hi.with_words_mut(|w| w.iter_mut().zip(lo.words()).for_each(|(h, l)| *h &= !l));
     let a_bits = BitBlock::random(n, &mut rng);
-    let (a_bases, b_bases) = (
-        BitBlock::random(n, &mut rng),
-        BitBlock::random(n, &mut rng),
-    );
+    let (a_bases, b_bases) = (BitBlock::random(n, &mut rng), BitBlock::random(n, &mut rng));
     let alice_values = slot_values.clone();
     let (build, (alice, bob)) = timed(|| {
         let bob_slots = Slots::new(slot_values).expect("valid records");

@@ -942,7 +942,9 @@ mod tests {
         assert_eq!(b.s_x1.value, 0.0);
         assert_eq!(b.phi_x.value, 0.5);
         // Not a matter of block size: the central value is far below zero.
-        let [key, test] = s.single_photon_spread(DecoyMethod::TwoDecoy, 1e-10).unwrap();
+        let [key, test] = s
+            .single_photon_spread(DecoyMethod::TwoDecoy, 1e-10)
+            .unwrap();
         assert!(key.is_inconsistent() && test.is_inconsistent(), "{key:?}");
         assert_eq!(key.scale_to_certify(), None);
     }
@@ -957,24 +959,53 @@ mod tests {
         let small = expected(&ch, 1e7, INT3, P3);
         let b = small.lim2014(1e-10).unwrap();
         assert_eq!(b.s_x1.value, 0.0, "{b:?}");
-        let [key, test] = small.single_photon_spread(DecoyMethod::TwoDecoy, 1e-10).unwrap();
+        let [key, test] = small
+            .single_photon_spread(DecoyMethod::TwoDecoy, 1e-10)
+            .unwrap();
         for sp in [key, test] {
-            assert!(sp.lower <= 0.0 && sp.central > 0.0 && !sp.is_inconsistent(), "{sp:?}");
+            assert!(
+                sp.lower <= 0.0 && sp.central > 0.0 && !sp.is_inconsistent(),
+                "{sp:?}"
+            );
         }
         let t = key.scale_to_certify().unwrap();
         assert!(t > 1.0, "{t}");
         // The prediction is good to a few percent (the clamp of s0 bends the line): 10 % beyond
         // it the bound is positive, 10 % short of it still zero.
-        let at = |f: f64| expected(&ch, 1e7 * t * f, INT3, P3).lim2014(1e-10).unwrap().s_x1.value;
-        assert!(at(1.1) > 0.0 && at(0.9) == 0.0, "t = {t}: {} {}", at(0.9), at(1.1));
+        let at = |f: f64| {
+            expected(&ch, 1e7 * t * f, INT3, P3)
+                .lim2014(1e-10)
+                .unwrap()
+                .s_x1
+                .value
+        };
+        assert!(
+            at(1.1) > 0.0 && at(0.9) == 0.0,
+            "t = {t}: {} {}",
+            at(0.9),
+            at(1.1)
+        );
         // The same for the one-decoy bounds.
         let p1 = [0.7, 0.3, 0.0];
         let small = expected(&ch, 1e6, INT3, p1);
         assert_eq!(small.rusca2018(1e-10).unwrap().s_x1.value, 0.0);
-        let [key, _] = small.single_photon_spread(DecoyMethod::OneDecoy, 1e-10).unwrap();
+        let [key, _] = small
+            .single_photon_spread(DecoyMethod::OneDecoy, 1e-10)
+            .unwrap();
         let t = key.scale_to_certify().unwrap();
-        let at = |f: f64| expected(&ch, 1e6 * t * f, INT3, p1).rusca2018(1e-10).unwrap().s_x1.value;
-        assert!(at(1.1) > 0.0 && at(0.9) == 0.0, "t = {t}: {} {}", at(0.9), at(1.1));
+        let at = |f: f64| {
+            expected(&ch, 1e6 * t * f, INT3, p1)
+                .rusca2018(1e-10)
+                .unwrap()
+                .s_x1
+                .value
+        };
+        assert!(
+            at(1.1) > 0.0 && at(0.9) == 0.0,
+            "t = {t}: {} {}",
+            at(0.9),
+            at(1.1)
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub use decoy::{
 pub use error::SiftingError;
 pub use records::{AliceRecords, BobRecords, Slots, split_records};
 pub use sift::{
-    AbortReason, AbortRules, AliceSifter, BobSifter, DecoyConfig, Estimate, KeySlots, SampleSize, SiftConfig,
-    SiftConfigBuilder, SiftMessage, SiftOutput, SiftedKey, Verdict, sift_pair,
+    AbortReason, AbortRules, AliceSifter, BobSifter, DecoyConfig, Estimate, KeySlots, SampleSize,
+    SiftConfig, SiftConfigBuilder, SiftMessage, SiftOutput, SiftedKey, Verdict, sift_pair,
 };
 pub use stats::{ConfidenceMethod, RateEstimate};

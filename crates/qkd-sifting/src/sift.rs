@@ -31,8 +31,8 @@ use rand::RngExt;
 use crate::decoy::{BasisCounts, CLASSES, DecoyBounds, DecoyMethod, DecoyStatistics};
 use crate::error::{SiftingError, check_eps, check_range};
 use crate::records::{AliceRecords, BobRecords, Slots};
-use crate::words;
 use crate::stats::{ConfidenceMethod, RateEstimate};
+use crate::words;
 
 /// How many key-basis bits to disclose for the QBER estimate.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -648,12 +648,7 @@ struct Split {
 
 /// Splits the key basis by the sample bitmap (key order); the key's slots are the announced
 /// positions of the unsampled key-basis records (`key_mask` with the sample removed).
-fn split_key(
-    kb: &KeyBasis<'_>,
-    sample_map: &[u64],
-    key_mask: &[u64],
-    announced: &Slots,
-) -> Split {
+fn split_key(kb: &KeyBasis<'_>, sample_map: &[u64], key_mask: &[u64], announced: &Slots) -> Split {
     let mut rest: Vec<u64> = sample_map.iter().map(|&m| !m).collect();
     words::trim(&mut rest, kb.len);
     let mut selected = BitBlock::zeros(announced.len());
@@ -852,9 +847,7 @@ fn vacuous_decoy_reason(
         DecoyMethod::TwoDecoy => CLASSES,
         DecoyMethod::OneDecoy => CLASSES - 1,
     };
-    let k = (0..used)
-        .min_by_key(|&k| counts.detections[k])
-        .unwrap_or(0);
+    let k = (0..used).min_by_key(|&k| counts.detections[k]).unwrap_or(0);
     let observed = counts.total_detections();
     let required = spread.scale_to_certify().map(|t| {
         // A count estimate, rounded up; saturates far beyond any block.
@@ -959,7 +952,11 @@ impl AliceSifter {
         Merged { known, planes }
     }
 
-    fn on_announce(&mut self, slots: &Slots, bases: &BitBlock) -> Result<SiftMessage, SiftingError> {
+    fn on_announce(
+        &mut self,
+        slots: &Slots,
+        bases: &BitBlock,
+    ) -> Result<SiftMessage, SiftingError> {
         let n = slots.len();
         if n != bases.len() {
             return Err(SiftingError::LengthMismatch {
@@ -1140,13 +1137,12 @@ impl BobSifter {
             hi: &kb_hi,
             len: n_key,
         };
-        let k = usize::try_from(a.k)
-            .ok()
-            .filter(|&k| k <= n_key)
-            .ok_or(SiftingError::SampleTooLarge {
+        let k = usize::try_from(a.k).ok().filter(|&k| k <= n_key).ok_or(
+            SiftingError::SampleTooLarge {
                 sample: a.k,
                 available: n_key as u64,
-            })?;
+            },
+        )?;
         let map = sample_bitmap(n_key, k, a.seed);
         let sp = split_key(&kb, &map, &key_mask, &r.slots);
         let (b_test, n_test) = words::compress(r.bits.words(), &test_mask);
@@ -1163,8 +1159,7 @@ impl BobSifter {
             &sp.sample_lo,
             &sp.sample_hi,
         );
-        let ([test_lo, test_hi], _) =
-            words::compress_planes([a.lo.words(), a.hi.words()], &test_k);
+        let ([test_lo, test_hi], _) = words::compress_planes([a.lo.words(), a.hi.words()], &test_k);
         let test_errors = errors_per_class(a.test, &b_test, &test_lo, &test_hi);
         let test_counts = words::class_counts(&test_lo, &test_hi, n_test);
         let out = conclude(

@@ -430,3 +430,89 @@ mod reference {
         }
     }
 }
+
+mod bad_input {
+    //! Malformed input of every kind is a typed error, never a panic.
+    use super::*;
+    use proptest::prelude::*;
+    use qkd_core::{Role, Turn};
+    use qkd_sifting::{AliceSifter, BobSifter, SiftMessage};
+
+    proptest! {
+        #[test]
+        fn record_arrays_of_unequal_length_are_rejected(
+            n in 0usize..300, db in 0usize..3, dt in 0usize..3, dl in 0usize..3,
+        ) {
+            let slots: Vec<u64> = (0..n as u64).collect();
+            let b = BobRecords::new(slots.clone(), BitBlock::zeros(n + db), BitBlock::zeros(n + dt));
+            prop_assert_eq!(b.is_ok(), db == 0 && dt == 0);
+            if let Err(e) = b {
+                prop_assert!(matches!(e, SiftingError::LengthMismatch { .. }), "{e:?}");
+            }
+            let a = AliceRecords::new(
+                slots,
+                BitBlock::zeros(n),
+                BitBlock::zeros(n + dt),
+                BitBlock::zeros(n + dl),
+                BitBlock::zeros(n),
+            );
+            prop_assert_eq!(a.is_ok(), dt == 0 && dl == 0);
+            if let Err(e) = a {
+                prop_assert!(matches!(e, SiftingError::LengthMismatch { .. }), "{e:?}");
+            }
+        }
+
+        #[test]
+        fn eps_outside_the_open_unit_interval_is_rejected(eps in -2.0f64..3.0) {
+            let r = SiftConfig::builder().confidence(ConfidenceMethod::Serfling, eps).build();
+            if eps > 0.0 && eps < 1.0 {
+                prop_assert!(r.is_ok());
+            } else {
+                prop_assert!(matches!(r, Err(SiftingError::InvalidEpsilon { .. })), "{r:?}");
+            }
+        }
+
+        /// Bob fed a reply whose lengths do not fit his announcement gets a protocol error.
+        #[test]
+        fn malformed_replies_are_protocol_errors(extra in 1usize..100, which in 0usize..4) {
+            let recs = synth(500, [0.7, 0.2, 0.1], [0.01; 3], 0.5, 3);
+            let (alice, bob) = split_records(&recs).unwrap();
+            let cfg = SiftConfig::builder().sample(SampleSize::Bits(10)).build().unwrap();
+            let mut a = AliceSifter::new(alice, cfg, 1).unwrap();
+            let mut b = BobSifter::new(bob, cfg).unwrap();
+            let Ok(Turn::Send(announce)) = b.start() else { panic!("Bob starts") };
+            let Ok(Turn::Send(reply)) = a.receive(announce) else { panic!("Alice replies") };
+            let SiftMessage::Reply {
+                mut keep, mut intensity_lo, intensity_hi, sample_seed, mut sample_bits,
+                mut sample, test,
+            } = reply else { panic!("a reply") };
+            let grow = |b: &mut BitBlock| b.extend_from_block(&BitBlock::zeros(extra));
+            match which {
+                0 => grow(&mut keep),
+                1 => grow(&mut intensity_lo),
+                2 => grow(&mut sample),
+                _ => sample_bits += 1_000_000,
+            }
+            let bad = SiftMessage::Reply {
+                keep, intensity_lo, intensity_hi, sample_seed, sample_bits, sample, test,
+            };
+            prop_assert!(b.receive(bad).is_err());
+        }
+    }
+
+    #[test]
+    fn empty_and_oversized_inputs_are_typed() {
+        let z = BitBlock::zeros(0);
+        let empty = BobRecords::new(vec![], z.clone(), z).unwrap();
+        assert!(matches!(
+            BobSifter::new(empty, SiftConfig::default()),
+            Err(SiftingError::Empty { .. })
+        ));
+        assert!(matches!(
+            SiftConfig::builder()
+                .sample(SampleSize::Fraction(1.5))
+                .build(),
+            Err(SiftingError::InvalidParameter { .. })
+        ));
+    }
+}

@@ -134,7 +134,10 @@ fn biased_bases_in_a_small_block_report_too_few_decoy_events() {
                 assert_eq!(basis, qkd_core::Basis::X, "the 10 % test basis");
                 // The vacuum class: ~1e-3 of the pulses with a dark-count yield.
                 assert_eq!(class, IntensityClass::Vacuum);
-                assert!(class_events < 10 && observed > 10_000, "{class_events} {observed}");
+                assert!(
+                    class_events < 10 && observed > 10_000,
+                    "{class_events} {observed}"
+                );
                 let required = required.expect("honest rates have a positive central value");
                 assert!(required > observed, "{observed} -> {required}");
             }
