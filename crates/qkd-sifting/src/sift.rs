@@ -27,6 +27,7 @@ use qkd_core::{
     Basis, BitBlock, IntensityClass, Message, Party, ProtocolError, Role, Turn, sim_rng,
 };
 use rand::RngExt;
+use zeroize::Zeroizing;
 
 use crate::decoy::{BasisCounts, CLASSES, DecoyBounds, DecoyMethod, DecoyStatistics};
 use crate::error::{SiftingError, check_eps, check_range};
@@ -902,7 +903,7 @@ struct AliceState {
 /// itself: `known` marks announced slots she has; `planes` are bases, bits, intensity lo, hi.
 struct Merged {
     known: Vec<u64>,
-    planes: [Vec<u64>; 4],
+    planes: [Zeroizing<Vec<u64>>; 4],
 }
 
 impl AliceSifter {
@@ -932,7 +933,8 @@ impl AliceSifter {
         let mine = r.slots.as_slice();
         let nw = slots.len().div_ceil(64);
         let mut known = vec![0u64; nw];
-        let mut planes: [Vec<u64>; 4] = std::array::from_fn(|_| vec![0u64; nw]);
+        let mut planes: [Zeroizing<Vec<u64>>; 4] =
+            std::array::from_fn(|_| Zeroizing::new(vec![0u64; nw]));
         let src = [
             r.bases.words(),
             r.bits.words(),
@@ -989,8 +991,10 @@ impl AliceSifter {
         }
         words::trim(&mut keep, n);
         let (key_mask, test_mask) = basis_masks(&keep, a_bases, self.cfg.key_basis);
+        // Key bits in plain vectors are wiped when dropped.
         let ([kb_bits, kb_lo, kb_hi], n_key) =
             words::compress_planes([a_bits, a_lo, a_hi], &key_mask);
+        let kb_bits = Zeroizing::new(kb_bits);
         let kb = KeyBasis {
             bits: &kb_bits,
             lo: &kb_lo,
@@ -1129,7 +1133,9 @@ impl BobSifter {
         // Kept records not in the key basis are in the test basis.
         let mut test_k: Vec<u64> = key_k.iter().map(|&m| !m).collect();
         words::trim(&mut test_k, n_kept);
+        // Key bits in plain vectors are wiped when dropped.
         let (kb_bits, n_key) = words::compress(r.bits.words(), &key_mask);
+        let kb_bits = Zeroizing::new(kb_bits);
         let ([kb_lo, kb_hi], _) = words::compress_planes([a.lo.words(), a.hi.words()], &key_k);
         let kb = KeyBasis {
             bits: &kb_bits,
@@ -1146,6 +1152,7 @@ impl BobSifter {
         let map = sample_bitmap(n_key, k, a.seed);
         let sp = split_key(&kb, &map, &key_mask, &r.slots);
         let (b_test, n_test) = words::compress(r.bits.words(), &test_mask);
+        let b_test = Zeroizing::new(b_test);
         if a.sample.len() != k || a.test.len() != n_test {
             return Err(SiftingError::LengthMismatch {
                 what: "disclosed bits",
