@@ -195,6 +195,59 @@ impl DecoyBounds {
     }
 }
 
+/// A single-photon lower bound (`s_{X,1}` or `s_{Z,1}`, a count), not clamped at zero, with the
+/// central value of the observed counts and its standard error
+/// ([`DecoyStatistics::single_photon_spread`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct SinglePhotonSpread {
+    /// The bound (before clamping at zero).
+    pub lower: f64,
+    /// The central value (Hoeffding deviations zero): the asymptotic bound of the observed rates.
+    pub central: f64,
+    /// Standard error of the central value from the Poisson spread of the counts.
+    pub std_error: f64,
+}
+
+impl SinglePhotonSpread {
+    /// Standard errors below zero at which the central value counts as inconsistent with
+    /// photon-number-independent yields (5: a one-sided normal tail of 2.9e-7).
+    pub const INCONSISTENT_SIGMAS: f64 = 5.0;
+
+    /// True if the central value lies more than [`Self::INCONSISTENT_SIGMAS`] standard errors
+    /// below zero: the counts contradict photon-number-independent yields, whatever the block
+    /// size.
+    #[must_use]
+    pub fn is_inconsistent(&self) -> bool {
+        self.central + Self::INCONSISTENT_SIGMAS * self.std_error < 0.0
+    }
+
+    /// By how much the block (all counts at the same rates) must grow for the bound to turn
+    /// positive: the counts scale as `t` and the deviations as `sqrt(t)`, so the bound at scale
+    /// `t` is about `t·central - sqrt(t)·(central - lower)`, positive for
+    /// `t > ((central - lower)/central)²`. `Some(1.0)` if the bound is already positive, `None`
+    /// if the central value is not positive (no block size certifies single photons at these
+    /// rates). An estimate: the `max(0, ·)` on `s0` inside the bound makes it only roughly linear.
+    #[must_use]
+    pub fn scale_to_certify(&self) -> Option<f64> {
+        if self.lower > 0.0 {
+            Some(1.0)
+        } else if self.central > 0.0 {
+            let r = (self.central - self.lower) / self.central;
+            Some(r * r)
+        } else {
+            None
+        }
+    }
+}
+
+/// Count shifts (detections `n`, errors `m` per class) for derivatives of the bounds.
+#[derive(Default)]
+struct Shift {
+    n: [f64; CLASSES],
+    m: [f64; CLASSES],
+}
+
 /// Total probability of emitting `n` photons: `τ_n = Σ_k p_k e^{-μ_k} μ_k^n / n!`.
 #[must_use]
 pub fn tau(n: u32, intensities: &[f64; CLASSES], probabilities: &[f64; CLASSES]) -> f64 {
@@ -320,6 +373,93 @@ impl DecoyStatistics {
         self.intensities[k].exp() / self.probabilities[k] * (crate::stats::f(count) + delta)
     }
 
+    /// Lim et al. Eqs. (2) and (3) for one basis: `(s0, s1)`, `s1` not clamped. `sign` scales every
+    /// Hoeffding deviation (1: the bounds; 0: the central, asymptotic values of the observed
+    /// counts); `shift` is added to the counts (for derivatives).
+    fn lim_single(&self, c: &BasisCounts, e1: f64, sign: f64, shift: &Shift) -> (f64, f64) {
+        let [m1, m2, m3] = self.intensities;
+        let (t0, t1) = (
+            tau(0, &self.intensities, &self.probabilities),
+            tau(1, &self.intensities, &self.probabilities),
+        );
+        let d = sign * hoeffding(c.total_detections(), e1);
+        let minus = |k: usize| self.corrected(k, c.detections[k], shift.n[k] - d);
+        let plus = |k: usize| self.corrected(k, c.detections[k], shift.n[k] + d);
+        let s0 = (t0 / (m2 - m3) * (m2 * minus(2) - m3 * plus(1))).max(0.0);
+        let s1 = t1 * m1 / (m1 * (m2 - m3) - (m2 * m2 - m3 * m3))
+            * (minus(1) - plus(2) - (m2 * m2 - m3 * m3) / (m1 * m1) * (plus(0) - s0 / t0));
+        (s0, s1)
+    }
+
+    /// Rusca et al. (A16), (A17), (A19) for one basis: `(s0, s1)`, neither clamped; `sign` and
+    /// `shift` as in [`Self::lim_single`].
+    fn rusca_single(&self, c: &BasisCounts, e1: f64, sign: f64, shift: &Shift) -> (f64, f64) {
+        let [m1, m2, _] = self.intensities;
+        let (t0, t1) = (
+            tau(0, &self.intensities, &self.probabilities),
+            tau(1, &self.intensities, &self.probabilities),
+        );
+        let dn = sign * hoeffding(c.total_detections(), e1);
+        let dm = sign * hoeffding(c.total_errors(), e1);
+        let n_minus_2 = self.corrected(1, c.detections[1], shift.n[1] - dn);
+        let n_plus_1 = self.corrected(0, c.detections[0], shift.n[0] + dn);
+        let s0_upper = 2.0 * (t0 * self.corrected(1, c.errors[1], shift.m[1] + dm) + dn);
+        let s1 = t1 * m1 / (m2 * (m1 - m2))
+            * (n_minus_2
+                - (m2 * m2) / (m1 * m1) * n_plus_1
+                - (m1 * m1 - m2 * m2) / (m1 * m1) * s0_upper / t0);
+        let s0 = t0 / (m1 - m2) * (m1 * n_minus_2 - m2 * n_plus_1);
+        (s0, s1)
+    }
+
+    /// The single-photon lower bounds `s_{X,1}` (key basis) and `s_{Z,1}` (test basis) of
+    /// `method`, each with its central value and that value's standard error.
+    ///
+    /// When a bound is zero this tells why. The central value (all Hoeffding deviations zero) is
+    /// the asymptotic bound of the observed rates; its standard error propagates the Poisson
+    /// spread `sqrt(n_k)` of every count it uses (the bound is linear in the counts, derivatives
+    /// by a unit difference). A central value several standard errors below zero means the
+    /// yields depend on the intensity beyond fluctuation: no channel with photon-number-
+    /// independent yields and a single-photon yield gives such counts (a photon-number-splitting
+    /// attack). A positive central value with a zero bound means the block is merely too small:
+    /// the deviations, which grow as `sqrt(n)` while the counts grow as `n`, swamp it
+    /// ([`SinglePhotonSpread::scale_to_certify`]).
+    ///
+    /// # Errors
+    /// As [`DecoyStatistics::finite_key`].
+    pub fn single_photon_spread(
+        &self,
+        method: DecoyMethod,
+        eps_sec: f64,
+    ) -> Result<[SinglePhotonSpread; 2], SiftingError> {
+        check_eps("eps_sec", eps_sec)?;
+        self.validate(method)?;
+        let spread = |c: &BasisCounts| {
+            let at = |sign: f64, shift: &Shift| match method {
+                DecoyMethod::TwoDecoy => self.lim_single(c, eps_sec / 21.0, sign, shift).1,
+                DecoyMethod::OneDecoy => self.rusca_single(c, eps_sec / 19.0, sign, shift).1,
+            };
+            let zero = Shift::default();
+            let central = at(0.0, &zero);
+            let mut variance = 0.0;
+            for k in 0..CLASSES {
+                let mut sn = Shift::default();
+                sn.n[k] = 1.0;
+                let mut sm = Shift::default();
+                sm.m[k] = 1.0;
+                let (dn, dm) = (at(0.0, &sn) - central, at(0.0, &sm) - central);
+                variance += dn * dn * crate::stats::f(c.detections[k])
+                    + dm * dm * crate::stats::f(c.errors[k]);
+            }
+            SinglePhotonSpread {
+                lower: at(1.0, &zero),
+                central,
+                std_error: variance.sqrt(),
+            }
+        };
+        Ok([spread(&self.key), spread(&self.test)])
+    }
+
     /// Two-decoy finite-key bounds of Lim et al. (2014), Eqs. (2)-(5).
     ///
     /// # Errors
@@ -328,20 +468,10 @@ impl DecoyStatistics {
         check_eps("eps_sec", eps_sec)?;
         self.validate(DecoyMethod::TwoDecoy)?;
         let e1 = eps_sec / 21.0;
-        let [m1, m2, m3] = self.intensities;
-        let (t0, t1) = (
-            tau(0, &self.intensities, &self.probabilities),
-            tau(1, &self.intensities, &self.probabilities),
-        );
-
-        // Eqs. (2) and (3) for one basis: (s0, s1) lower bounds.
-        let single = |c: &BasisCounts| -> (f64, f64) {
-            let d = hoeffding(c.total_detections(), e1);
-            let minus = |k: usize| self.corrected(k, c.detections[k], -d);
-            let plus = |k: usize| self.corrected(k, c.detections[k], d);
-            let s0 = (t0 / (m2 - m3) * (m2 * minus(2) - m3 * plus(1))).max(0.0);
-            let s1 = t1 * m1 / (m1 * (m2 - m3) - (m2 * m2 - m3 * m3))
-                * (minus(1) - plus(2) - (m2 * m2 - m3 * m3) / (m1 * m1) * (plus(0) - s0 / t0));
+        let [_, m2, m3] = self.intensities;
+        let t1 = tau(1, &self.intensities, &self.probabilities);
+        let single = |c: &BasisCounts| {
+            let (s0, s1) = self.lim_single(c, e1, 1.0, &Shift::default());
             (s0, s1.max(0.0))
         };
         let (s_x0, s_x1) = single(&self.key);
@@ -391,22 +521,9 @@ impl DecoyStatistics {
         self.validate(DecoyMethod::OneDecoy)?;
         let e1 = eps_sec / 19.0;
         let [m1, m2, _] = self.intensities;
-        let (t0, t1) = (
-            tau(0, &self.intensities, &self.probabilities),
-            tau(1, &self.intensities, &self.probabilities),
-        );
-        // (A16), (A17), (A19) for one basis: (s0 lower, s1 lower).
-        let single = |c: &BasisCounts| -> (f64, f64) {
-            let dn = hoeffding(c.total_detections(), e1);
-            let dm = hoeffding(c.total_errors(), e1);
-            let n_minus_2 = self.corrected(1, c.detections[1], -dn);
-            let n_plus_1 = self.corrected(0, c.detections[0], dn);
-            let s0_upper = 2.0 * (t0 * self.corrected(1, c.errors[1], dm) + dn);
-            let s1 = t1 * m1 / (m2 * (m1 - m2))
-                * (n_minus_2
-                    - (m2 * m2) / (m1 * m1) * n_plus_1
-                    - (m1 * m1 - m2 * m2) / (m1 * m1) * s0_upper / t0);
-            let s0 = t0 / (m1 - m2) * (m1 * n_minus_2 - m2 * n_plus_1);
+        let t1 = tau(1, &self.intensities, &self.probabilities);
+        let single = |c: &BasisCounts| {
+            let (s0, s1) = self.rusca_single(c, e1, 1.0, &Shift::default());
             (s0.max(0.0), s1.max(0.0))
         };
         let (s_x0, s_x1) = single(&self.key);
@@ -824,6 +941,71 @@ mod tests {
         let b = s.lim2014(1e-10).unwrap();
         assert_eq!(b.s_x1.value, 0.0);
         assert_eq!(b.phi_x.value, 0.5);
+        // Not a matter of block size: the central value is far below zero.
+        let [key, test] = s
+            .single_photon_spread(DecoyMethod::TwoDecoy, 1e-10)
+            .unwrap();
+        assert!(key.is_inconsistent() && test.is_inconsistent(), "{key:?}");
+        assert_eq!(key.scale_to_certify(), None);
+    }
+
+    /// A zero single-photon bound from a small block is told apart from one from yields that
+    /// depend on the intensity: the former has a positive central value and turns positive at
+    /// about the scale `scale_to_certify` predicts; PNS statistics (above) have a central value
+    /// many standard errors below zero.
+    #[test]
+    fn vacuous_bounds_tell_too_few_events_from_inconsistency() {
+        let ch = ChannelModel::gys(25.0);
+        let small = expected(&ch, 1e7, INT3, P3);
+        let b = small.lim2014(1e-10).unwrap();
+        assert_eq!(b.s_x1.value, 0.0, "{b:?}");
+        let [key, test] = small
+            .single_photon_spread(DecoyMethod::TwoDecoy, 1e-10)
+            .unwrap();
+        for sp in [key, test] {
+            assert!(
+                sp.lower <= 0.0 && sp.central > 0.0 && !sp.is_inconsistent(),
+                "{sp:?}"
+            );
+        }
+        let t = key.scale_to_certify().unwrap();
+        assert!(t > 1.0, "{t}");
+        // The prediction is good to a few percent (the clamp of s0 bends the line): 10 % beyond
+        // it the bound is positive, 10 % short of it still zero.
+        let at = |f: f64| {
+            expected(&ch, 1e7 * t * f, INT3, P3)
+                .lim2014(1e-10)
+                .unwrap()
+                .s_x1
+                .value
+        };
+        assert!(
+            at(1.1) > 0.0 && at(0.9) == 0.0,
+            "t = {t}: {} {}",
+            at(0.9),
+            at(1.1)
+        );
+        // The same for the one-decoy bounds.
+        let p1 = [0.7, 0.3, 0.0];
+        let small = expected(&ch, 1e6, INT3, p1);
+        assert_eq!(small.rusca2018(1e-10).unwrap().s_x1.value, 0.0);
+        let [key, _] = small
+            .single_photon_spread(DecoyMethod::OneDecoy, 1e-10)
+            .unwrap();
+        let t = key.scale_to_certify().unwrap();
+        let at = |f: f64| {
+            expected(&ch, 1e6 * t * f, INT3, p1)
+                .rusca2018(1e-10)
+                .unwrap()
+                .s_x1
+                .value
+        };
+        assert!(
+            at(1.1) > 0.0 && at(0.9) == 0.0,
+            "t = {t}: {} {}",
+            at(0.9),
+            at(1.1)
+        );
     }
 
     #[test]

@@ -7,15 +7,16 @@ mod error;
 pub mod records;
 pub mod sift;
 pub mod stats;
+mod words;
 
 pub use decoy::{
     AsymptoticBounds, BasisCounts, Bound, ChannelModel, DecoyBounds, DecoyMethod, DecoyStatistics,
-    GainStatistics,
+    GainStatistics, SinglePhotonSpread,
 };
 pub use error::SiftingError;
-pub use records::{AliceRecords, BobRecords, split_records};
+pub use records::{AliceRecords, BobRecords, Slots, split_records};
 pub use sift::{
-    AbortReason, AbortRules, AliceSifter, BobSifter, DecoyConfig, Estimate, SampleSize, SiftConfig,
-    SiftConfigBuilder, SiftMessage, SiftOutput, SiftedKey, Verdict, sift_pair,
+    AbortReason, AbortRules, AliceSifter, BobSifter, DecoyConfig, Estimate, KeySlots, SampleSize,
+    SiftConfig, SiftConfigBuilder, SiftMessage, SiftOutput, SiftedKey, Verdict, sift_pair,
 };
 pub use stats::{ConfidenceMethod, RateEstimate};

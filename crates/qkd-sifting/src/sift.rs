@@ -15,19 +15,25 @@
 //! Both parties then hold the same counts and compute the same [`Estimate`] and [`Verdict`]; on an
 //! abort the key is dropped (zeroized) and only the reason and the estimate are returned.
 //!
-//! The hot path works on 64-record words: basis matching is an XOR, each selection (kept, key
-//! basis, sample) is a mask, and the selected bits and slots are compressed out of the words with
-//! one loop over the mask's set bits. No allocation per record.
+//! The hot path works on 64-record words and never on slot indices: basis matching is an XOR,
+//! each selection (kept, key basis, test basis, sample) is a mask, and a plane restricted to a
+//! mask is extracted a word at a time (software parallel-bit-extract through a byte table; the
+//! shift amounts of the eight bytes come from one SWAR prefix sum, no branch per record). The
+//! sample is drawn in key order and deposited back onto the key-basis mask, which gives the key's
+//! slots as a selection over the announced list ([`KeySlots`]) rather than a copied `u64` array.
+//! Working memory is a few bits per record; no allocation per record.
 
 use qkd_core::{
     Basis, BitBlock, IntensityClass, Message, Party, ProtocolError, Role, Turn, sim_rng,
 };
 use rand::RngExt;
+use zeroize::Zeroizing;
 
 use crate::decoy::{BasisCounts, CLASSES, DecoyBounds, DecoyMethod, DecoyStatistics};
 use crate::error::{SiftingError, check_eps, check_range};
-use crate::records::{AliceRecords, BobRecords};
+use crate::records::{AliceRecords, BobRecords, Slots};
 use crate::stats::{ConfidenceMethod, RateEstimate};
+use crate::words;
 
 /// How many key-basis bits to disclose for the QBER estimate.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -201,7 +207,7 @@ pub enum SiftMessage {
     /// Bob's detected slots and bases.
     Announce {
         /// Slots, strictly increasing (shared with Bob's records, not copied).
-        slots: std::sync::Arc<[u64]>,
+        slots: Slots,
         /// Bob's basis per slot (1 = X).
         bases: BitBlock,
     },
@@ -231,21 +237,6 @@ pub enum SiftMessage {
     },
 }
 
-/// Bits of the Elias-gamma code of the gaps between successive slots (first gap from -1).
-fn slot_code_bits(slots: &[u64]) -> u64 {
-    let mut prev: Option<u64> = None;
-    let mut bits = 0u64;
-    for &s in slots {
-        let gap = match prev {
-            Some(p) => s - p,
-            None => s + 1,
-        };
-        bits += 2 * u64::from(63 - gap.leading_zeros()) + 1;
-        prev = Some(s);
-    }
-    bits
-}
-
 impl Message for SiftMessage {
     fn step(&self) -> &'static str {
         match self {
@@ -258,7 +249,7 @@ impl Message for SiftMessage {
     fn size_bits(&self) -> u64 {
         let l = |b: &BitBlock| b.len() as u64;
         match self {
-            SiftMessage::Announce { slots, bases } => slot_code_bits(slots) + l(bases),
+            SiftMessage::Announce { slots, bases } => slots.gap_code_bits() + l(bases),
             SiftMessage::Reply {
                 keep,
                 intensity_lo,
@@ -284,8 +275,8 @@ impl Message for SiftMessage {
 pub struct SiftedKey {
     /// The key bits.
     pub bits: BitBlock,
-    /// Slot index of each key bit.
-    pub slots: Vec<u64>,
+    /// Slot index of each key bit (a selection over the announced slots, not a copy).
+    pub slots: KeySlots,
     /// Intensity code (low bit) per key bit.
     pub intensity_lo: BitBlock,
     /// Intensity code (high bit) per key bit.
@@ -296,10 +287,20 @@ impl SiftedKey {
     /// The key bits of one intensity class (decoy-state protocols use the signal class as key).
     #[must_use]
     pub fn bits_of_class(&self, class: IntensityClass) -> BitBlock {
-        let mask = class_mask(&self.intensity_lo, &self.intensity_hi, class);
-        let mut out = Compressor::new(0);
-        out.push_masked(&mask, &[self.bits.words()], None);
-        out.finish().0.remove(0)
+        let mask: Vec<u64> = self
+            .intensity_lo
+            .words()
+            .iter()
+            .zip(self.intensity_hi.words())
+            .map(|(&l, &h)| match class {
+                IntensityClass::Signal => !l & !h,
+                IntensityClass::Decoy => l & !h,
+                IntensityClass::Vacuum => h,
+            })
+            .collect();
+        let mut mask = mask;
+        words::trim(&mut mask, self.bits.len());
+        compress_block(self.bits.words(), &mask)
     }
 
     /// Number of key bits.
@@ -312,6 +313,91 @@ impl SiftedKey {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.bits.is_empty()
+    }
+}
+
+/// The slot indices of a sifted key: one bit per announced record (set: that record's bit is in
+/// the key, in order) over the announced [`Slots`], which both parties share instead of copying
+/// 8 bytes per key bit.
+#[derive(Clone)]
+pub struct KeySlots {
+    announced: Slots,
+    selected: BitBlock,
+    len: usize,
+}
+
+impl KeySlots {
+    /// Number of key slots.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True if there are none.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The slot indices in key order.
+    pub fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        let s = self.announced.as_slice();
+        self.selected
+            .words()
+            .iter()
+            .enumerate()
+            .flat_map(move |(w, &m)| {
+                let mut m = m;
+                std::iter::from_fn(move || {
+                    (m != 0).then(|| {
+                        let b = m.trailing_zeros() as usize;
+                        m &= m - 1;
+                        s[w * 64 + b]
+                    })
+                })
+            })
+    }
+
+    /// The slot indices in key order, copied out.
+    #[must_use]
+    pub fn to_vec(&self) -> Vec<u64> {
+        let mut v = Vec::with_capacity(self.len);
+        v.extend(self.iter());
+        v
+    }
+
+    /// The announced slots the selection refers to.
+    #[must_use]
+    pub fn announced(&self) -> &Slots {
+        &self.announced
+    }
+
+    /// The selection: bit `i` set if announced record `i` is a key bit.
+    #[must_use]
+    pub fn selection(&self) -> &BitBlock {
+        &self.selected
+    }
+}
+
+impl PartialEq for KeySlots {
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len
+            && if self.announced.shares_storage_with(&other.announced) {
+                self.selected == other.selected
+            } else {
+                self.iter().eq(other.iter())
+            }
+    }
+}
+
+impl Eq for KeySlots {}
+
+impl std::fmt::Debug for KeySlots {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeySlots")
+            .field("len", &self.len)
+            .field("first", &self.iter().next())
+            .finish_non_exhaustive()
     }
 }
 
@@ -396,13 +482,40 @@ pub enum AbortReason {
         /// Threshold.
         threshold: f64,
     },
-    /// The decoy statistics certify no single-photon detections: the yields depend on the
-    /// intensity, what a photon-number-splitting attack looks like.
+    /// The decoy statistics contradict photon-number-independent yields: in a basis whose
+    /// single-photon bound is zero, the central value of the bound (the observed rates, no
+    /// finite-size deviations) lies more than 5 standard errors below zero (what a
+    /// photon-number-splitting attack looks like; see [`DecoyStatistics::single_photon_spread`]).
     DecoyInconsistent {
-        /// The single-photon lower bound `s_{X,1}` (0).
+        /// The single-photon lower bound `s_{X,1}` (key basis).
         s_x1: f64,
         /// The test-basis single-photon lower bound `s_{Z,1}`.
         s_z1: f64,
+        /// The basis whose statistics are inconsistent (the key basis if both are).
+        basis: Basis,
+        /// Central value of that basis' single-photon bound (negative).
+        central: f64,
+        /// Its standard error.
+        std_error: f64,
+    },
+    /// A single-photon bound is zero only because a basis holds too few events: the finite-size
+    /// deviations swamp a central value that is not significantly negative (e.g. the test basis
+    /// of a 90/10 basis choice in a small block, where the decoy and vacuum classes hold a
+    /// handful of events). Not a sign of an attack: a larger block would do.
+    TooFewDecoyEvents {
+        /// The basis whose bound is zero (the key basis if both are).
+        basis: Basis,
+        /// Its intensity class with the fewest events (usually what limits the bound).
+        class: IntensityClass,
+        /// Events of that class in that basis.
+        class_events: u64,
+        /// Events in that basis, all classes.
+        observed: u64,
+        /// About how many events that basis would need at the same rates for the bound to turn
+        /// positive ([`crate::SinglePhotonSpread::scale_to_certify`]); `None` if the central value
+        /// is not positive (more events would not help at these rates, yet it is not
+        /// significantly negative either).
+        required: Option<u64>,
     },
     /// The decoy bounds could not be computed from the counts (e.g. a class without detections).
     DecoyUnavailable {
@@ -430,189 +543,48 @@ pub struct SiftOutput {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Word kernels.
+// Shared computation on 64-record words (crate::words has the kernels).
 
-/// `PEXT_TABLE[(mask << 8) | data]`: the bits of `data` selected by `mask`, packed low (a byte-wide
-/// software parallel-bit-extract, built at compile time).
-static PEXT_TABLE: [u8; 65536] = build_pext_table();
-
-const fn build_pext_table() -> [u8; 65536] {
-    let mut t = [0u8; 65536];
-    let mut m = 0usize;
-    while m < 256 {
-        let mut x = 0usize;
-        while x < 256 {
-            let (mut out, mut n, mut b) = (0usize, 0usize, 0usize);
-            while b < 8 {
-                if (m >> b) & 1 == 1 {
-                    out |= ((x >> b) & 1) << n;
-                    n += 1;
-                }
-                b += 1;
-            }
-            // out < 256 by construction.
-            #[allow(clippy::cast_possible_truncation)]
-            {
-                t[(m << 8) | x] = out as u8;
-            }
-            x += 1;
-        }
-        m += 1;
-    }
-    t
+/// `src` restricted to `mask`, as a block of `weight(mask)` bits (written in place, no copy).
+fn compress_block(src: &[u64], mask: &[u64]) -> BitBlock {
+    let mut b = BitBlock::zeros(words::weight(mask));
+    b.with_words_mut(|w| words::compress_into(src, mask, w));
+    b
 }
 
-/// Compresses the bits of `x` selected by `m` into the low `popcount(m)` bits.
-#[inline]
-fn pext(x: u64, m: u64) -> u64 {
-    let mut out = 0u64;
-    let mut n = 0u32;
-    for b in 0..8 {
-        let mb = (m >> (8 * b)) & 0xff;
-        if mb == 0 {
-            continue;
-        }
-        let xb = (x >> (8 * b)) & 0xff;
-        // Both are bytes: the index is below 65536.
-        #[allow(clippy::cast_possible_truncation)]
-        let idx = ((mb << 8) | xb) as usize;
-        out |= u64::from(PEXT_TABLE[idx]) << n;
-        n += mb.count_ones();
-    }
-    out
+/// Two planes restricted to `mask`, as blocks (one pass, written in place).
+fn compress_blocks2(srcs: [&[u64]; 2], mask: &[u64]) -> [BitBlock; 2] {
+    let n = words::weight(mask);
+    let [mut a, mut b] = [BitBlock::zeros(n), BitBlock::zeros(n)];
+    a.with_words_mut(|wa| {
+        b.with_words_mut(|wb| words::compress_planes_into(srcs, mask, [wa, wb]));
+    });
+    [a, b]
 }
 
-/// Appends variable-length bit fields to a word vector.
-#[derive(Default)]
-struct BitWriter {
-    words: Vec<u64>,
-    acc: u64,
-    fill: u32,
+/// Three planes restricted to `mask`, as blocks (one pass, written in place).
+fn compress_blocks3(srcs: [&[u64]; 3], mask: &[u64]) -> [BitBlock; 3] {
+    let n = words::weight(mask);
+    let [mut a, mut b, mut c] = [BitBlock::zeros(n), BitBlock::zeros(n), BitBlock::zeros(n)];
+    a.with_words_mut(|wa| {
+        b.with_words_mut(|wb| {
+            c.with_words_mut(|wc| words::compress_planes_into(srcs, mask, [wa, wb, wc]));
+        });
+    });
+    [a, b, c]
 }
 
-impl BitWriter {
-    /// Appends the low `n` bits of `v` (`n <= 64`, higher bits of `v` zero).
-    #[inline]
-    fn push(&mut self, v: u64, n: u32) {
-        if n == 0 {
-            return;
-        }
-        self.acc |= v << self.fill;
-        let total = self.fill + n;
-        if total >= 64 {
-            self.words.push(self.acc);
-            self.acc = if self.fill == 0 {
-                0
-            } else {
-                v >> (64 - self.fill)
-            };
-            self.fill = total - 64;
-        } else {
-            self.fill = total;
-        }
-    }
-}
-
-/// Appends selected bits of several planes (and optionally slots) to growing outputs.
-struct Compressor {
-    planes: Vec<BitWriter>,
-    len: usize,
-    slots: Vec<u64>,
-}
-
-impl Compressor {
-    fn new(extra_planes: usize) -> Self {
-        Self {
-            planes: (0..=extra_planes).map(|_| BitWriter::default()).collect(),
-            len: 0,
-            slots: Vec::new(),
-        }
-    }
-
-    /// For every set bit `i` of `mask`, appends bit `i` of each plane and `slots[i]`: a word at a
-    /// time (table-driven bit extraction), slots by a loop over the set bits.
-    fn push_masked(&mut self, mask: &[u64], planes: &[&[u64]], slots: Option<&[u64]>) {
-        if self.planes.len() != planes.len() {
-            self.planes = planes.iter().map(|_| BitWriter::default()).collect();
-        }
-        let selected: usize = mask.iter().map(|w| w.count_ones() as usize).sum();
-        for p in &mut self.planes {
-            p.words.reserve(selected / 64 + 1);
-        }
-        if slots.is_some() {
-            self.slots.reserve(selected);
-        }
-        for (wi, &m) in mask.iter().enumerate() {
-            if m == 0 {
-                continue;
-            }
-            let n = m.count_ones();
-            for (out, src) in self.planes.iter_mut().zip(planes) {
-                let x = src[wi];
-                out.push(if m == u64::MAX { x } else { pext(x, m) }, n);
-            }
-            if let Some(s) = slots {
-                if m == u64::MAX {
-                    self.slots.extend_from_slice(&s[wi * 64..wi * 64 + 64]);
-                } else {
-                    let mut mm = m;
-                    while mm != 0 {
-                        self.slots.push(s[wi * 64 + mm.trailing_zeros() as usize]);
-                        mm &= mm - 1;
-                    }
-                }
-            }
-            self.len += n as usize;
-        }
-    }
-
-    fn finish(self) -> (Vec<BitBlock>, Vec<u64>) {
-        let len = self.len;
-        let blocks = self
-            .planes
-            .into_iter()
-            .map(|mut w| {
-                if w.fill > 0 {
-                    w.words.push(w.acc);
-                }
-                // Lengths agree by construction.
-                BitBlock::from_words(&w.words, len).unwrap_or_default()
-            })
-            .collect();
-        (blocks, self.slots)
-    }
-}
-
-fn class_mask(lo: &BitBlock, hi: &BitBlock, class: IntensityClass) -> Vec<u64> {
-    lo.words()
-        .iter()
-        .zip(hi.words())
-        .map(|(&l, &h)| match class {
-            IntensityClass::Signal => !l & !h,
-            IntensityClass::Decoy => l & !h,
-            IntensityClass::Vacuum => h,
+/// Key-basis and test-basis masks over the announced records: kept records whose (matching)
+/// basis is, or is not, the key basis. `keep` is trimmed, so both are.
+fn basis_masks(keep: &[u64], bases: &[u64], key_basis: Basis) -> (Vec<u64>, Vec<u64>) {
+    let x = key_basis == Basis::X;
+    keep.iter()
+        .zip(bases)
+        .map(|(&k, &b)| {
+            let in_key = if x { b } else { !b };
+            (k & in_key, k & !in_key)
         })
-        .collect()
-}
-
-/// Masks off the bits past `len` in the last word.
-fn trim(mut words: Vec<u64>, len: usize) -> Vec<u64> {
-    if !len.is_multiple_of(64)
-        && let Some(last) = words.last_mut()
-    {
-        *last &= (1u64 << (len % 64)) - 1;
-    }
-    words
-}
-
-fn count_per_class(sel: &[u64], lo: &BitBlock, hi: &BitBlock) -> [u64; CLASSES] {
-    let mut c = [0u64; CLASSES];
-    for (&s, (&l, &h)) in sel.iter().zip(lo.words().iter().zip(hi.words())) {
-        c[0] += u64::from((s & !l & !h).count_ones());
-        c[1] += u64::from((s & l & !h).count_ones());
-        c[2] += u64::from((s & h).count_ones());
-    }
-    c
+        .unzip()
 }
 
 /// A uniformly random `k`-subset of `0..n` as a bitmap (Floyd's algorithm, O(k) draws).
@@ -629,42 +601,6 @@ fn sample_bitmap(n: usize, k: usize, seed: u64) -> Vec<u64> {
         }
     }
     map
-}
-
-/// The kept records of one party after matching: bases and bits of kept slots, their intensity.
-struct Kept {
-    bits: BitBlock,
-    bases: BitBlock,
-    lo: BitBlock,
-    hi: BitBlock,
-    slots: Vec<u64>,
-}
-
-/// Key-basis split and sample of the kept records, identical computation on both sides.
-struct Split {
-    key_mask: Vec<u64>,
-    test_mask: Vec<u64>,
-    n_key: usize,
-}
-
-fn split(kept: &Kept, key_basis: Basis) -> Split {
-    let n = kept.bits.len();
-    let x = key_basis == Basis::X;
-    let key_mask = trim(
-        kept.bases
-            .words()
-            .iter()
-            .map(|&b| if x { b } else { !b })
-            .collect(),
-        n,
-    );
-    let test_mask = trim(key_mask.iter().map(|&m| !m).collect(), n);
-    let n_key = key_mask.iter().map(|w| w.count_ones() as usize).sum();
-    Split {
-        key_mask,
-        test_mask,
-        n_key,
-    }
 }
 
 fn sample_size(cfg: &SiftConfig, n_key: usize) -> Result<usize, SiftingError> {
@@ -693,72 +629,58 @@ fn sample_size(cfg: &SiftConfig, n_key: usize) -> Result<usize, SiftingError> {
     })
 }
 
-/// Splits the key basis into (sample, rest) for one party.
-struct KeyParts {
-    sample_bits: BitBlock,
-    sample_lo: BitBlock,
-    sample_hi: BitBlock,
-    key: SiftedKey,
-    key_counts: [u64; CLASSES],
-    test_bits: BitBlock,
-    test_lo: BitBlock,
-    test_hi: BitBlock,
+/// One party's key-basis records in key order (announced order restricted to the key basis).
+struct KeyBasis<'a> {
+    bits: &'a [u64],
+    lo: &'a [u64],
+    hi: &'a [u64],
+    len: usize,
 }
 
-fn key_parts(kept: &Kept, sp: &Split, sample_map: &[u64]) -> KeyParts {
-    let key_counts = count_per_class(&sp.key_mask, &kept.lo, &kept.hi);
-    // Key basis in kept order.
-    let mut c = Compressor::new(0);
-    c.push_masked(
-        &sp.key_mask,
-        &[kept.bits.words(), kept.lo.words(), kept.hi.words()],
-        Some(&kept.slots),
-    );
-    let (mut planes, slots) = c.finish();
-    let (kb, kl, kh) = (planes.remove(0), planes.remove(0), planes.remove(0));
-    let rest_map = trim(sample_map.iter().map(|&m| !m).collect(), kb.len());
-    let mut s = Compressor::new(0);
-    s.push_masked(sample_map, &[kb.words(), kl.words(), kh.words()], None);
-    let (mut sp_planes, _) = s.finish();
-    let mut r = Compressor::new(0);
-    r.push_masked(
-        &rest_map,
-        &[kb.words(), kl.words(), kh.words()],
-        Some(&slots),
-    );
-    let (mut r_planes, r_slots) = r.finish();
-    let mut t = Compressor::new(0);
-    t.push_masked(
-        &sp.test_mask,
-        &[kept.bits.words(), kept.lo.words(), kept.hi.words()],
-        None,
-    );
-    let (mut t_planes, _) = t.finish();
-    KeyParts {
-        sample_bits: sp_planes.remove(0),
-        sample_lo: sp_planes.remove(0),
-        sample_hi: sp_planes.remove(0),
+/// The key basis split into the disclosed sample and the key that remains.
+struct Split {
+    sample_bits: BitBlock,
+    sample_lo: Vec<u64>,
+    sample_hi: Vec<u64>,
+    sample_counts: [u64; CLASSES],
+    key_counts: [u64; CLASSES],
+    key: SiftedKey,
+}
+
+/// Splits the key basis by the sample bitmap (key order); the key's slots are the announced
+/// positions of the unsampled key-basis records (`key_mask` with the sample removed).
+fn split_key(kb: &KeyBasis<'_>, sample_map: &[u64], key_mask: &[u64], announced: &Slots) -> Split {
+    let mut rest: Vec<u64> = sample_map.iter().map(|&m| !m).collect();
+    words::trim(&mut rest, kb.len);
+    let mut selected = BitBlock::zeros(announced.len());
+    selected.with_words_mut(|w| words::deposit_into(&rest, key_mask, w));
+    let ([sample_lo, sample_hi], _) = words::compress_planes([kb.lo, kb.hi], sample_map);
+    let sample_bits = compress_block(kb.bits, sample_map);
+    let key_len = kb.len - words::weight(sample_map);
+    let [bits, intensity_lo, intensity_hi] = compress_blocks3([kb.bits, kb.lo, kb.hi], &rest);
+    Split {
+        sample_bits,
+        sample_counts: words::count_per_class(sample_map, kb.lo, kb.hi),
+        sample_lo,
+        sample_hi,
+        key_counts: words::class_counts(kb.lo, kb.hi, kb.len),
         key: SiftedKey {
-            bits: r_planes.remove(0),
-            intensity_lo: r_planes.remove(0),
-            intensity_hi: r_planes.remove(0),
-            slots: r_slots,
+            bits,
+            intensity_lo,
+            intensity_hi,
+            slots: KeySlots {
+                announced: announced.clone(),
+                selected,
+                len: key_len,
+            },
         },
-        key_counts,
-        test_bits: t_planes.remove(0),
-        test_lo: t_planes.remove(0),
-        test_hi: t_planes.remove(0),
     }
 }
 
-fn errors_per_class(a: &BitBlock, b: &BitBlock, lo: &BitBlock, hi: &BitBlock) -> [u64; CLASSES] {
-    let diff: Vec<u64> = a
-        .words()
-        .iter()
-        .zip(b.words())
-        .map(|(x, y)| x ^ y)
-        .collect();
-    count_per_class(&diff, lo, hi)
+/// Per-class errors between two equally long bit strings whose class planes are `lo`, `hi`.
+fn errors_per_class(a: &BitBlock, b: &[u64], lo: &[u64], hi: &[u64]) -> [u64; CLASSES] {
+    let diff: Vec<u64> = a.words().iter().zip(b).map(|(x, y)| x ^ y).collect();
+    words::count_per_class(&diff, lo, hi)
 }
 
 /// Computes the estimate and verdict from the shared counts (same on both sides).
@@ -848,10 +770,7 @@ fn conclude(
             Ok(b) => {
                 estimate.decoy = Some(b);
                 if b.s_x1.value <= 0.0 || b.s_z1.value <= 0.0 {
-                    let r = AbortReason::DecoyInconsistent {
-                        s_x1: b.s_x1.value,
-                        s_z1: b.s_z1.value,
-                    };
+                    let r = vacuous_decoy_reason(&estimate, d, &b, cfg.key_basis)?;
                     return abort(&estimate, r);
                 }
                 phase = b.phi_x.value;
@@ -892,6 +811,64 @@ fn conclude(
     })
 }
 
+/// Why a single-photon bound of `b` is zero: inconsistent statistics, or too few events.
+fn vacuous_decoy_reason(
+    estimate: &Estimate,
+    d: &DecoyConfig,
+    b: &DecoyBounds,
+    key_basis: Basis,
+) -> Result<AbortReason, SiftingError> {
+    let stats = estimate.decoy_statistics(d);
+    let [key, test] = stats.single_photon_spread(d.method, d.eps_sec)?;
+    let key_vacuous = b.s_x1.value <= 0.0;
+    let test_vacuous = b.s_z1.value <= 0.0;
+    let inconsistent = if key_vacuous && key.is_inconsistent() {
+        Some((key_basis, key))
+    } else if test_vacuous && test.is_inconsistent() {
+        Some((key_basis.other(), test))
+    } else {
+        None
+    };
+    if let Some((basis, sp)) = inconsistent {
+        return Ok(AbortReason::DecoyInconsistent {
+            s_x1: b.s_x1.value,
+            s_z1: b.s_z1.value,
+            basis,
+            central: sp.central,
+            std_error: sp.std_error,
+        });
+    }
+    let (basis, counts, spread) = if key_vacuous {
+        (key_basis, &stats.key, key)
+    } else {
+        (key_basis.other(), &stats.test, test)
+    };
+    // The classes the method uses (one-decoy: no vacuum class); report the scarcest.
+    let used = match d.method {
+        DecoyMethod::TwoDecoy => CLASSES,
+        DecoyMethod::OneDecoy => CLASSES - 1,
+    };
+    let k = (0..used).min_by_key(|&k| counts.detections[k]).unwrap_or(0);
+    let observed = counts.total_detections();
+    let required = spread.scale_to_certify().map(|t| {
+        // A count estimate, rounded up; saturates far beyond any block.
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss
+        )]
+        let r = (t * observed as f64).ceil() as u64;
+        r
+    });
+    Ok(AbortReason::TooFewDecoyEvents {
+        basis,
+        class: IntensityClass::ALL[k],
+        class_events: counts.detections[k],
+        observed,
+        required,
+    })
+}
+
 fn proto(party: Party, step: &'static str, e: impl std::fmt::Display) -> ProtocolError {
     ProtocolError::UnexpectedMessage {
         party,
@@ -922,6 +899,13 @@ struct AliceState {
     key: SiftedKey,
 }
 
+/// Alice's planes re-indexed by Bob's announcement, when her table is not the announced list
+/// itself: `known` marks announced slots she has; `planes` are bases, bits, intensity lo, hi.
+struct Merged {
+    known: Vec<u64>,
+    planes: [Zeroizing<Vec<u64>>; 4],
+}
+
 impl AliceSifter {
     /// Alice with her records; `seed` drives the choice of sample positions (use a CSPRNG output
     /// in production).
@@ -943,111 +927,102 @@ impl AliceSifter {
         })
     }
 
-    /// Aligns Alice's records with Bob's announced slots; returns (known mask, aligned arrays).
-    fn align(&self, slots: &[u64]) -> (Vec<u64>, [BitBlock; 4]) {
+    /// Looks Bob's announced slots up in Alice's table (both lists increase: one merge pass).
+    fn merge(&self, slots: &[u64]) -> Merged {
         let r = &self.records;
-        if r.slots.as_slice() == slots {
-            let known = trim(vec![u64::MAX; slots.len().div_ceil(64)], slots.len());
-            return (
-                known,
-                [
-                    r.bases.clone(),
-                    r.bits.clone(),
-                    r.intensity_lo.clone(),
-                    r.intensity_hi.clone(),
-                ],
-            );
-        }
-        // Merge two increasing lists; a slot Alice does not know is dropped.
-        let mut known = vec![0u64; slots.len().div_ceil(64)];
-        let mut idx = Vec::with_capacity(slots.len());
+        let mine = r.slots.as_slice();
+        let nw = slots.len().div_ceil(64);
+        let mut known = vec![0u64; nw];
+        let mut planes: [Zeroizing<Vec<u64>>; 4] =
+            std::array::from_fn(|_| Zeroizing::new(vec![0u64; nw]));
+        let src = [
+            r.bases.words(),
+            r.bits.words(),
+            r.intensity_lo.words(),
+            r.intensity_hi.words(),
+        ];
         let mut j = 0usize;
         for (i, &s) in slots.iter().enumerate() {
-            while j < r.slots.len() && r.slots[j] < s {
-                j += 1;
-            }
-            if j < r.slots.len() && r.slots[j] == s {
+            j += mine[j..].partition_point(|&m| m < s);
+            if mine.get(j) == Some(&s) {
                 known[i / 64] |= 1 << (i % 64);
-                idx.push(j);
-            } else {
-                idx.push(0);
+                for (p, w) in planes.iter_mut().zip(src) {
+                    p[i / 64] |= (w[j / 64] >> (j % 64) & 1) << (i % 64);
+                }
             }
         }
-        let g = |b: &BitBlock| b.gather(&idx).unwrap_or_default();
-        (
-            known,
-            [
-                g(&r.bases),
-                g(&r.bits),
-                g(&r.intensity_lo),
-                g(&r.intensity_hi),
-            ],
-        )
+        Merged { known, planes }
     }
 
     fn on_announce(
         &mut self,
-        slots: &[u64],
+        slots: &Slots,
         bases: &BitBlock,
     ) -> Result<SiftMessage, SiftingError> {
-        if slots.len() != bases.len() {
+        let n = slots.len();
+        if n != bases.len() {
             return Err(SiftingError::LengthMismatch {
                 what: "announced slots/bases",
-                left: slots.len(),
+                left: n,
                 right: bases.len(),
             });
         }
-        crate::records::check_sorted(slots, "bob")?;
-        let (known, [a_bases, a_bits, a_lo, a_hi]) = self.align(slots);
-        let keep: Vec<u64> = known
-            .iter()
-            .zip(a_bases.words().iter().zip(bases.words()))
-            .map(|(&k, (&a, &b))| k & !(a ^ b))
-            .collect();
-        let keep = trim(keep, slots.len());
-        let mut c = Compressor::new(0);
-        c.push_masked(
-            &keep,
-            &[a_bits.words(), a_bases.words(), a_lo.words(), a_hi.words()],
-            Some(slots),
-        );
-        let (mut p, kslots) = c.finish();
-        let kept = Kept {
-            bits: p.remove(0),
-            bases: p.remove(0),
-            lo: p.remove(0),
-            hi: p.remove(0),
-            slots: kslots,
+        let r = &self.records;
+        // Her table is usually the announced list itself (shared, or equal element by element);
+        // otherwise look every announced slot up.
+        let merged = (r.slots != *slots).then(|| self.merge(slots.as_slice()));
+        let [a_bases, a_bits, a_lo, a_hi]: [&[u64]; 4] = match &merged {
+            None => [
+                r.bases.words(),
+                r.bits.words(),
+                r.intensity_lo.words(),
+                r.intensity_hi.words(),
+            ],
+            Some(m) => std::array::from_fn(|i| m.planes[i].as_slice()),
         };
-        let sp = split(&kept, self.cfg.key_basis);
-        let k = sample_size(&self.cfg, sp.n_key)?;
-        let sample_seed = qkd_core::derive_seed(self.seed, "qkd-sifting sample", 0);
-        let map = trim(sample_bitmap(sp.n_key, k, sample_seed), sp.n_key);
-        let parts = key_parts(&kept, &sp, &map);
-        self.state = Some(AliceState {
-            announced: slots.len() as u64,
-            sifted: kept.bits.len() as u64,
-            key_counts: parts.key_counts,
-            sample_counts: [0; CLASSES],
-            test_counts: [0; CLASSES],
-            key: parts.key,
-        });
-        // Per-class counts of the sample and test basis (from the intensity planes).
-        let all = |b: &BitBlock| trim(vec![u64::MAX; b.len().div_ceil(64)], b.len());
-        if let Some(st) = self.state.as_mut() {
-            st.sample_counts =
-                count_per_class(&all(&parts.sample_bits), &parts.sample_lo, &parts.sample_hi);
-            st.test_counts =
-                count_per_class(&all(&parts.test_bits), &parts.test_lo, &parts.test_hi);
+        // Keep: bases match (and, after a merge, Alice knows the slot).
+        let mut keep: Vec<u64> = a_bases
+            .iter()
+            .zip(bases.words())
+            .map(|(&a, &b)| !(a ^ b))
+            .collect();
+        if let Some(m) = &merged {
+            keep.iter_mut().zip(&m.known).for_each(|(k, &kn)| *k &= kn);
         }
+        words::trim(&mut keep, n);
+        let (key_mask, test_mask) = basis_masks(&keep, a_bases, self.cfg.key_basis);
+        // Key bits in plain vectors are wiped when dropped.
+        let ([kb_bits, kb_lo, kb_hi], n_key) =
+            words::compress_planes([a_bits, a_lo, a_hi], &key_mask);
+        let kb_bits = Zeroizing::new(kb_bits);
+        let kb = KeyBasis {
+            bits: &kb_bits,
+            lo: &kb_lo,
+            hi: &kb_hi,
+            len: n_key,
+        };
+        let k = sample_size(&self.cfg, n_key)?;
+        let sample_seed = qkd_core::derive_seed(self.seed, "qkd-sifting sample", 0);
+        let map = sample_bitmap(n_key, k, sample_seed);
+        let sp = split_key(&kb, &map, &key_mask, slots);
+        let test = compress_block(a_bits, &test_mask);
+        let [intensity_lo, intensity_hi] = compress_blocks2([a_lo, a_hi], &keep);
+        self.state = Some(AliceState {
+            announced: n as u64,
+            sifted: words::weight(&keep) as u64,
+            key_counts: sp.key_counts,
+            sample_counts: sp.sample_counts,
+            test_counts: words::count_per_class(&test_mask, a_lo, a_hi),
+            key: sp.key,
+        });
         Ok(SiftMessage::Reply {
-            keep: BitBlock::from_words(&keep, slots.len())?,
-            intensity_lo: kept.lo,
-            intensity_hi: kept.hi,
+            keep: BitBlock::from_words(&keep, n)?,
+            intensity_lo,
+            intensity_hi,
             sample_seed,
             sample_bits: k as u64,
-            sample: parts.sample_bits,
-            test: parts.test_bits,
+            sample: sp.sample_bits,
+            test,
         })
     }
 }
@@ -1101,6 +1076,17 @@ pub struct BobSifter {
     cfg: SiftConfig,
 }
 
+/// Alice's reply, as Bob receives it.
+struct Reply<'a> {
+    keep: &'a BitBlock,
+    lo: &'a BitBlock,
+    hi: &'a BitBlock,
+    seed: u64,
+    k: u64,
+    sample: &'a BitBlock,
+    test: &'a BitBlock,
+}
+
 impl BobSifter {
     /// Bob with his records.
     ///
@@ -1119,88 +1105,79 @@ impl BobSifter {
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn on_reply(
         &mut self,
-        r: BobRecords,
-        keep: &BitBlock,
-        lo: BitBlock,
-        hi: BitBlock,
-        seed: u64,
-        k: u64,
-        a_sample: &BitBlock,
-        a_test: &BitBlock,
+        r: &BobRecords,
+        a: &Reply<'_>,
     ) -> Result<(SiftMessage, SiftOutput), SiftingError> {
-        if keep.len() != r.len() {
+        let n = r.len();
+        if a.keep.len() != n {
             return Err(SiftingError::LengthMismatch {
                 what: "keep/announced",
-                left: keep.len(),
-                right: r.len(),
+                left: a.keep.len(),
+                right: n,
             });
         }
-        let mut c = Compressor::new(0);
-        c.push_masked(
-            keep.words(),
-            &[r.bits.words(), r.bases.words()],
-            Some(&r.slots),
-        );
-        let (mut p, kslots) = c.finish();
-        let (bits, bases) = (p.remove(0), p.remove(0));
-        if lo.len() != bits.len() || hi.len() != bits.len() {
+        let keep = a.keep.words();
+        let n_kept = words::weight(keep);
+        if a.lo.len() != n_kept || a.hi.len() != n_kept {
             return Err(SiftingError::LengthMismatch {
                 what: "intensities/kept",
-                left: lo.len(),
-                right: bits.len(),
+                left: a.lo.len(),
+                right: n_kept,
             });
         }
-        let kept = Kept {
-            bits,
-            bases,
-            lo,
-            hi,
-            slots: kslots,
+        let (key_mask, test_mask) = basis_masks(keep, r.bases.words(), self.cfg.key_basis);
+        // The masks in kept order select Alice's intensity codes (sent for kept slots only).
+        let key_k = words::compress(&key_mask, keep).0;
+        // Kept records not in the key basis are in the test basis.
+        let mut test_k: Vec<u64> = key_k.iter().map(|&m| !m).collect();
+        words::trim(&mut test_k, n_kept);
+        // Key bits in plain vectors are wiped when dropped.
+        let (kb_bits, n_key) = words::compress(r.bits.words(), &key_mask);
+        let kb_bits = Zeroizing::new(kb_bits);
+        let ([kb_lo, kb_hi], _) = words::compress_planes([a.lo.words(), a.hi.words()], &key_k);
+        let kb = KeyBasis {
+            bits: &kb_bits,
+            lo: &kb_lo,
+            hi: &kb_hi,
+            len: n_key,
         };
-        let sp = split(&kept, self.cfg.key_basis);
-        let k = usize::try_from(k).map_err(|_| SiftingError::SampleTooLarge {
-            sample: k,
-            available: sp.n_key as u64,
-        })?;
-        if k > sp.n_key {
-            return Err(SiftingError::SampleTooLarge {
-                sample: k as u64,
-                available: sp.n_key as u64,
-            });
-        }
-        let map = trim(sample_bitmap(sp.n_key, k, seed), sp.n_key);
-        let parts = key_parts(&kept, &sp, &map);
-        if a_sample.len() != parts.sample_bits.len() || a_test.len() != parts.test_bits.len() {
+        let k = usize::try_from(a.k).ok().filter(|&k| k <= n_key).ok_or(
+            SiftingError::SampleTooLarge {
+                sample: a.k,
+                available: n_key as u64,
+            },
+        )?;
+        let map = sample_bitmap(n_key, k, a.seed);
+        let sp = split_key(&kb, &map, &key_mask, &r.slots);
+        let (b_test, n_test) = words::compress(r.bits.words(), &test_mask);
+        let b_test = Zeroizing::new(b_test);
+        if a.sample.len() != k || a.test.len() != n_test {
             return Err(SiftingError::LengthMismatch {
                 what: "disclosed bits",
-                left: a_sample.len() + a_test.len(),
-                right: parts.sample_bits.len() + parts.test_bits.len(),
+                left: a.sample.len() + a.test.len(),
+                right: k + n_test,
             });
         }
         let sample_errors = errors_per_class(
-            a_sample,
-            &parts.sample_bits,
-            &parts.sample_lo,
-            &parts.sample_hi,
+            a.sample,
+            sp.sample_bits.words(),
+            &sp.sample_lo,
+            &sp.sample_hi,
         );
-        let test_errors =
-            errors_per_class(a_test, &parts.test_bits, &parts.test_lo, &parts.test_hi);
-        let all = |b: &BitBlock| trim(vec![u64::MAX; b.len().div_ceil(64)], b.len());
-        let sample_counts =
-            count_per_class(&all(&parts.sample_bits), &parts.sample_lo, &parts.sample_hi);
-        let test_counts = count_per_class(&all(&parts.test_bits), &parts.test_lo, &parts.test_hi);
+        let ([test_lo, test_hi], _) = words::compress_planes([a.lo.words(), a.hi.words()], &test_k);
+        let test_errors = errors_per_class(a.test, &b_test, &test_lo, &test_hi);
+        let test_counts = words::class_counts(&test_lo, &test_hi, n_test);
         let out = conclude(
             &self.cfg,
-            r.len() as u64,
-            kept.bits.len() as u64,
-            parts.key_counts,
-            sample_counts,
+            n as u64,
+            n_kept as u64,
+            sp.key_counts,
+            sp.sample_counts,
             sample_errors,
             BasisCounts::new(test_counts, test_errors),
-            parts.key,
+            sp.key,
         )?;
         Ok((
             SiftMessage::Report {
@@ -1222,7 +1199,7 @@ impl Role for BobSifter {
             .as_ref()
             .ok_or_else(|| proto(Party::Bob, "sifting.announce", "already started"))?;
         Ok(Turn::Send(SiftMessage::Announce {
-            slots: std::sync::Arc::clone(&r.slots),
+            slots: r.slots.clone(),
             bases: r.bases.clone(),
         }))
     }
@@ -1241,17 +1218,17 @@ impl Role for BobSifter {
                 },
                 Some(r),
             ) => {
+                let reply = Reply {
+                    keep: &keep,
+                    lo: &intensity_lo,
+                    hi: &intensity_hi,
+                    seed: sample_seed,
+                    k: sample_bits,
+                    sample: &sample,
+                    test: &test,
+                };
                 let (msg, out) = self
-                    .on_reply(
-                        r,
-                        &keep,
-                        intensity_lo,
-                        intensity_hi,
-                        sample_seed,
-                        sample_bits,
-                        &sample,
-                        &test,
-                    )
+                    .on_reply(&r, &reply)
                     .map_err(|e| proto(Party::Bob, "sifting.reply", e))?;
                 Ok(Turn::SendAndDone(msg, out))
             }
@@ -1312,43 +1289,19 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        /// The word-level compressor equals bit-by-bit selection.
-        #[test]
-        fn compressor_equals_naive_selection(
-            data in proptest::collection::vec(any::<u64>(), 1..20),
-            masks in proptest::collection::vec(any::<u64>(), 1..20),
-            dense in any::<bool>(),
-        ) {
-            let n = data.len().min(masks.len());
-            let mask: Vec<u64> = masks[..n].iter().map(|&m| if dense { !0 } else { m }).collect();
-            let slots: Vec<u64> = (0..64 * n as u64).map(|i| i * 3).collect();
-            let mut c = Compressor::new(0);
-            c.push_masked(&mask, &[&data[..n]], Some(&slots));
-            let (blocks, got_slots) = c.finish();
-            let mut want = Vec::new();
-            let mut want_slots = Vec::new();
-            for i in 0..64 * n {
-                if mask[i / 64] >> (i % 64) & 1 == 1 {
-                    want.push(data[i / 64] >> (i % 64) & 1 == 1);
-                    want_slots.push(slots[i]);
-                }
-            }
-            prop_assert_eq!(&blocks[0], &BitBlock::from_bools(&want));
-            prop_assert_eq!(got_slots, want_slots);
-        }
-
         #[test]
         fn sample_bitmap_has_exactly_k_positions(n in 1usize..5000, frac in 0.0f64..1.0, seed in any::<u64>()) {
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
             let k = (frac * n as f64) as usize;
-            let map = trim(sample_bitmap(n, k, seed), n);
-            prop_assert_eq!(map.iter().map(|w| w.count_ones() as usize).sum::<usize>(), k);
+            let mut map = sample_bitmap(n, k, seed);
+            words::trim(&mut map, n);
+            prop_assert_eq!(words::weight(&map), k);
         }
     }
 
     #[test]
     fn elias_gamma_size_of_slot_gaps() {
         // Gaps 1, 1, 2, 4: 1 + 1 + 3 + 5 bits.
-        assert_eq!(slot_code_bits(&[0, 1, 3, 7]), 10);
+        assert_eq!(Slots::new(vec![0, 1, 3, 7]).unwrap().gap_code_bits(), 10);
     }
 }

@@ -207,6 +207,48 @@ fn pns_attack_aborts_with_inconsistent_decoys() {
     }
 }
 
+/// The honest decoy statistics of the test above in a block 30x smaller with 90/10 bases: the test
+/// basis holds a few hundred events, the single-photon bound is zero, and the reason says so
+/// (too few events, with an estimate of how many would do), not `DecoyInconsistent`.
+#[test]
+fn small_honest_block_reports_too_few_decoy_events() {
+    let d = decoy_cfg();
+    let ch = ChannelModel {
+        transmittance: 0.1,
+        y0: 1e-4,
+        misalignment: 0.01,
+    };
+    let cfg = SiftConfig::builder()
+        .sample(SampleSize::Fraction(0.05))
+        .decoy(d)
+        .abort(AbortRules {
+            max_qber: 0.11,
+            max_phase_error: 0.3,
+            min_key_bits: 1000,
+        })
+        .build()
+        .unwrap();
+    let w = [0, 1, 2].map(|k| d.probabilities[k] * ch.gain(d.intensities[k]));
+    let e = [0, 1, 2].map(|k| ch.qber(d.intensities[k]));
+    let recs = synth(20_000, w, e, 0.9, 10);
+    let (alice, bob) = split_records(&recs).unwrap();
+    let (a, b, _) = sift_pair(alice, bob, cfg, 11).unwrap();
+    assert_eq!(a.estimate, b.estimate);
+    match a.verdict {
+        Verdict::Abort(AbortReason::TooFewDecoyEvents {
+            basis,
+            observed,
+            required,
+            ..
+        }) => {
+            assert_eq!(basis, Basis::X);
+            assert_eq!(observed, a.estimate.test.total_detections());
+            assert!(required.unwrap() > observed);
+        }
+        v => panic!("{v:?}"),
+    }
+}
+
 #[test]
 fn bad_input_is_a_typed_error() {
     assert!(matches!(
@@ -295,4 +337,182 @@ fn records_round_trip_through_json() {
     let mut v: serde_json::Value = serde_json::to_value(&bob).unwrap();
     v["slots"][0] = serde_json::json!(u64::MAX);
     assert!(serde_json::from_value::<BobRecords>(v).is_err());
+}
+
+mod reference {
+    //! The word-level exchange against a record-by-record reference: which slots are kept, which
+    //! form the key, and the key bits and intensities of both parties.
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        #[test]
+        fn key_matches_record_by_record_sifting(
+            n in 200usize..700,
+            seed in any::<u64>(),
+            key_x in any::<bool>(),
+            dense in any::<bool>(),
+        ) {
+            let recs = synth(n, [0.6, 0.3, 0.1], [0.05; 3], 0.6, seed);
+            let (alice, bob) = split_records(&recs).unwrap();
+            // A dense table (every other slot unknown to Bob) takes the merge path.
+            let alice = if dense {
+                let mut all = Vec::new();
+                for r in &recs {
+                    all.push(r.alice());
+                    let mut extra = r.alice();
+                    extra.slot = r.slot + 1;
+                    all.push(extra);
+                }
+                AliceRecords::from_slots(&all).unwrap()
+            } else {
+                alice
+            };
+            let key_basis = if key_x { Basis::X } else { Basis::Z };
+            let cfg = SiftConfig::builder()
+                .key_basis(key_basis)
+                .sample(SampleSize::Bits(10))
+                // Loose on purpose: this test is about which bits end where, not about aborts.
+                .confidence(ConfidenceMethod::Hoeffding, 0.9)
+                .abort(AbortRules { max_qber: 0.5, max_phase_error: 0.5, min_key_bits: 1 })
+                .build()
+                .unwrap();
+            let (a, b, ledger) = sift_pair(alice, bob, cfg, seed).unwrap();
+            prop_assert_eq!(&a.estimate, &b.estimate);
+            let kept: Vec<&DetectionRecord> =
+                recs.iter().filter(|r| r.alice_basis == r.bob_basis).collect();
+            let key: Vec<&&DetectionRecord> =
+                kept.iter().filter(|r| r.alice_basis == key_basis).collect();
+            prop_assert_eq!(a.estimate.sifted, kept.len() as u64);
+            prop_assert_eq!(a.estimate.key.total_detections(), key.len() as u64);
+            prop_assert_eq!(
+                a.estimate.test.total_detections(),
+                (kept.len() - key.len()) as u64
+            );
+            let test_errors = kept
+                .iter()
+                .filter(|r| r.alice_basis != key_basis && r.alice_bit != r.bob_bit)
+                .count();
+            prop_assert_eq!(a.estimate.test.total_errors(), test_errors as u64);
+            let (ka, kb) = match (a.verdict, b.verdict) {
+                (Verdict::Proceed(ka), Verdict::Proceed(kb)) => (ka, kb),
+                other => return Err(TestCaseError::fail(format!("{other:?}"))),
+            };
+            prop_assert_eq!(&ka.slots, &kb.slots);
+            prop_assert_eq!(ka.slots.len(), key.len() - 10);
+            let slots = ka.slots.to_vec();
+            // Key slots: the key-basis kept slots in order, minus the ten sampled ones.
+            let mut j = 0;
+            for (i, &s) in slots.iter().enumerate() {
+                while key[j].slot != s {
+                    j += 1;
+                }
+                let r = key[j];
+                prop_assert_eq!(ka.bits.get(i), Some(r.alice_bit.as_bool()));
+                prop_assert_eq!(kb.bits.get(i), Some(r.bob_bit.as_bool()));
+                let code = r.intensity.index();
+                prop_assert_eq!(ka.intensity_lo.get(i), Some(code & 1 == 1));
+                prop_assert_eq!(kb.intensity_hi.get(i), Some(code >> 1 == 1));
+            }
+            for class in IntensityClass::ALL {
+                let want: Vec<bool> = (0..ka.len())
+                    .filter(|&i| {
+                        let code = usize::from(ka.intensity_lo.get(i) == Some(true))
+                            + 2 * usize::from(ka.intensity_hi.get(i) == Some(true));
+                        code == class.index()
+                    })
+                    .map(|i| ka.bits.get(i) == Some(true))
+                    .collect();
+                prop_assert_eq!(ka.bits_of_class(class), BitBlock::from_bools(&want));
+            }
+            prop_assert_eq!(ledger.disclosed_bits(), 10 + a.estimate.test.total_detections());
+        }
+    }
+}
+
+mod bad_input {
+    //! Malformed input of every kind is a typed error, never a panic.
+    use super::*;
+    use proptest::prelude::*;
+    use qkd_core::{Role, Turn};
+    use qkd_sifting::{AliceSifter, BobSifter, SiftMessage};
+
+    proptest! {
+        #[test]
+        fn record_arrays_of_unequal_length_are_rejected(
+            n in 0usize..300, db in 0usize..3, dt in 0usize..3, dl in 0usize..3,
+        ) {
+            let slots: Vec<u64> = (0..n as u64).collect();
+            let b = BobRecords::new(slots.clone(), BitBlock::zeros(n + db), BitBlock::zeros(n + dt));
+            prop_assert_eq!(b.is_ok(), db == 0 && dt == 0);
+            if let Err(e) = b {
+                prop_assert!(matches!(e, SiftingError::LengthMismatch { .. }), "{e:?}");
+            }
+            let a = AliceRecords::new(
+                slots,
+                BitBlock::zeros(n),
+                BitBlock::zeros(n + dt),
+                BitBlock::zeros(n + dl),
+                BitBlock::zeros(n),
+            );
+            prop_assert_eq!(a.is_ok(), dt == 0 && dl == 0);
+            if let Err(e) = a {
+                prop_assert!(matches!(e, SiftingError::LengthMismatch { .. }), "{e:?}");
+            }
+        }
+
+        #[test]
+        fn eps_outside_the_open_unit_interval_is_rejected(eps in -2.0f64..3.0) {
+            let r = SiftConfig::builder().confidence(ConfidenceMethod::Serfling, eps).build();
+            if eps > 0.0 && eps < 1.0 {
+                prop_assert!(r.is_ok());
+            } else {
+                prop_assert!(matches!(r, Err(SiftingError::InvalidEpsilon { .. })), "{r:?}");
+            }
+        }
+
+        /// Bob fed a reply whose lengths do not fit his announcement gets a protocol error.
+        #[test]
+        fn malformed_replies_are_protocol_errors(extra in 1usize..100, which in 0usize..4) {
+            let recs = synth(500, [0.7, 0.2, 0.1], [0.01; 3], 0.5, 3);
+            let (alice, bob) = split_records(&recs).unwrap();
+            let cfg = SiftConfig::builder().sample(SampleSize::Bits(10)).build().unwrap();
+            let mut a = AliceSifter::new(alice, cfg, 1).unwrap();
+            let mut b = BobSifter::new(bob, cfg).unwrap();
+            let Ok(Turn::Send(announce)) = b.start() else { panic!("Bob starts") };
+            let Ok(Turn::Send(reply)) = a.receive(announce) else { panic!("Alice replies") };
+            let SiftMessage::Reply {
+                mut keep, mut intensity_lo, intensity_hi, sample_seed, mut sample_bits,
+                mut sample, test,
+            } = reply else { panic!("a reply") };
+            let grow = |b: &mut BitBlock| b.extend_from_block(&BitBlock::zeros(extra));
+            match which {
+                0 => grow(&mut keep),
+                1 => grow(&mut intensity_lo),
+                2 => grow(&mut sample),
+                _ => sample_bits += 1_000_000,
+            }
+            let bad = SiftMessage::Reply {
+                keep, intensity_lo, intensity_hi, sample_seed, sample_bits, sample, test,
+            };
+            prop_assert!(b.receive(bad).is_err());
+        }
+    }
+
+    #[test]
+    fn empty_and_oversized_inputs_are_typed() {
+        let z = BitBlock::zeros(0);
+        let empty = BobRecords::new(vec![], z.clone(), z).unwrap();
+        assert!(matches!(
+            BobSifter::new(empty, SiftConfig::default()),
+            Err(SiftingError::Empty { .. })
+        ));
+        assert!(matches!(
+            SiftConfig::builder()
+                .sample(SampleSize::Fraction(1.5))
+                .build(),
+            Err(SiftingError::InvalidParameter { .. })
+        ));
+    }
 }
