@@ -139,6 +139,119 @@ fn toeplitz_pclmul(t: &[u64], v: &[u64], out: &mut [u128]) {
     }
 }
 
+/// GF(2^64) arithmetic of [`crate::fft`] on `PCLMULQDQ`: the generic hot loops of that module are
+/// inlined into `#[target_feature]` functions here, so the intrinsic inlines into them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PclmulField(Pclmul);
+
+impl PclmulField {
+    /// The field over a detected CPU feature.
+    pub(crate) fn new(token: Pclmul) -> Self {
+        Self(token)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl crate::fft::Field for PclmulField {
+    #[inline(always)]
+    fn mul(self, a: u64, b: u64) -> u64 {
+        // SAFETY: `self` holds a `Pclmul` token, which exists only if the CPU has PCLMULQDQ.
+        unsafe { gf_mul_pclmul(a, b) }
+    }
+    fn fft_block(self, d: &mut [u64], p: usize) {
+        // SAFETY: as above.
+        unsafe { fft_block_pclmul(self, d, p) }
+    }
+    fn ifft_block(self, d: &mut [u64], p: usize) {
+        // SAFETY: as above.
+        unsafe { ifft_block_pclmul(self, d, p) }
+    }
+    fn butterfly(self, lo: &mut [u64], hi: &mut [u64], c: u64) {
+        // SAFETY: as above.
+        unsafe { butterfly_pclmul(self, lo, hi, c) }
+    }
+    fn inv_butterfly(self, lo: &mut [u64], hi: &mut [u64], c: u64) {
+        // SAFETY: as above.
+        unsafe { inv_butterfly_pclmul(self, lo, hi, c) }
+    }
+    fn pointwise(self, a: &mut [u64], b: &[u64]) {
+        // SAFETY: as above.
+        unsafe { pointwise_pclmul(self, a, b) }
+    }
+}
+
+/// Unreachable off x86-64 (no token can exist).
+#[cfg(not(target_arch = "x86_64"))]
+impl crate::fft::Field for PclmulField {
+    fn mul(self, _: u64, _: u64) -> u64 {
+        match (self.0).0 {}
+    }
+    fn fft_block(self, _: &mut [u64], _: usize) {
+        match (self.0).0 {}
+    }
+    fn ifft_block(self, _: &mut [u64], _: usize) {
+        match (self.0).0 {}
+    }
+    fn butterfly(self, _: &mut [u64], _: &mut [u64], _: u64) {
+        match (self.0).0 {}
+    }
+    fn inv_butterfly(self, _: &mut [u64], _: &mut [u64], _: u64) {
+        match (self.0).0 {}
+    }
+    fn pointwise(self, _: &mut [u64], _: &[u64]) {
+        match (self.0).0 {}
+    }
+}
+
+/// GF(2^64) product: one carry-less multiply and the shift reduction of [`crate::fft::reduce`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "pclmulqdq")]
+#[inline]
+fn gf_mul_pclmul(a: u64, b: u64) -> u64 {
+    use std::arch::x86_64::{
+        _mm_clmulepi64_si128, _mm_cvtsi64_si128, _mm_cvtsi128_si64, _mm_unpackhi_epi64,
+    };
+    // Bit-for-bit reinterpretations between u64 and the intrinsics' i64.
+    #[allow(clippy::cast_possible_wrap)]
+    let p = _mm_clmulepi64_si128::<0x00>(_mm_cvtsi64_si128(a as i64), _mm_cvtsi64_si128(b as i64));
+    #[allow(clippy::cast_sign_loss)]
+    let (lo, hi) = (
+        _mm_cvtsi128_si64(p) as u64,
+        _mm_cvtsi128_si64(_mm_unpackhi_epi64(p, p)) as u64,
+    );
+    crate::fft::reduce(lo, hi)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "pclmulqdq")]
+fn fft_block_pclmul(f: PclmulField, d: &mut [u64], p: usize) {
+    crate::fft::fft_block_generic(f, d, p);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "pclmulqdq")]
+fn ifft_block_pclmul(f: PclmulField, d: &mut [u64], p: usize) {
+    crate::fft::ifft_block_generic(f, d, p);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "pclmulqdq")]
+fn butterfly_pclmul(f: PclmulField, lo: &mut [u64], hi: &mut [u64], c: u64) {
+    crate::fft::butterfly_generic(f, lo, hi, c);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "pclmulqdq")]
+fn inv_butterfly_pclmul(f: PclmulField, lo: &mut [u64], hi: &mut [u64], c: u64) {
+    crate::fft::inv_butterfly_generic(f, lo, hi, c);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "pclmulqdq")]
+fn pointwise_pclmul(f: PclmulField, a: &mut [u64], b: &[u64]) {
+    crate::fft::pointwise_generic(f, a, b);
+}
+
 #[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
     use super::*;
