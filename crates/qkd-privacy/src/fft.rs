@@ -32,7 +32,7 @@
 //! [`BLOCK_WORDS`] elements runs all its remaining layers in L1/L2; the two operands are
 //! converted and transformed in parallel (`rayon::join`), and large butterfly layers, conversions
 //! and the pointwise product split across rayon's pool. Memory: two arrays of `2^k` words
-//! ([`mul_peak_words`]).
+//! ([`middle_product_peak_words`]).
 
 use rayon::prelude::*;
 use std::sync::OnceLock;
@@ -284,7 +284,7 @@ fn taylor(d: &mut [u64], k: usize, s: usize, w: usize, inverse: bool) {
             }
         };
         let blk_len = 2 * a * w;
-        if d.len() / blk_len >= 4 {
+        if d.len() >= PAR_WORDS && d.len() / blk_len >= 4 {
             d.par_chunks_exact_mut(blk_len).for_each(run);
         } else {
             d.chunks_exact_mut(blk_len).for_each(run);
@@ -309,8 +309,13 @@ pub(crate) fn to_novel(d: &mut [u64], k: usize, w: usize) {
     }
     let s = split_point(k);
     taylor(d, k, s, w, false);
-    d.par_chunks_exact_mut(w << s)
-        .for_each(|blk| to_novel(blk, s, w));
+    if d.len() >= PAR_WORDS {
+        d.par_chunks_exact_mut(w << s)
+            .for_each(|blk| to_novel(blk, s, w));
+    } else {
+        d.chunks_exact_mut(w << s)
+            .for_each(|blk| to_novel(blk, s, w));
+    }
     to_novel(d, k - s, w << s);
 }
 
@@ -321,8 +326,13 @@ pub(crate) fn from_novel(d: &mut [u64], k: usize, w: usize) {
     }
     let s = split_point(k);
     from_novel(d, k - s, w << s);
-    d.par_chunks_exact_mut(w << s)
-        .for_each(|blk| from_novel(blk, s, w));
+    if d.len() >= PAR_WORDS {
+        d.par_chunks_exact_mut(w << s)
+            .for_each(|blk| from_novel(blk, s, w));
+    } else {
+        d.chunks_exact_mut(w << s)
+            .for_each(|blk| from_novel(blk, s, w));
+    }
     taylor(d, k, s, w, true);
 }
 
@@ -337,7 +347,12 @@ fn fft<F: Field>(f: F, d: &mut [u64], p: usize) {
     let c = omega(p / half);
     let (lo, hi) = d.split_at_mut(half);
     layer(f, lo, hi, c, false);
-    rayon::join(|| fft(f, lo, p), || fft(f, hi, p + half));
+    if len >= PAR_WORDS {
+        rayon::join(|| fft(f, lo, p), || fft(f, hi, p + half));
+    } else {
+        fft(f, lo, p);
+        fft(f, hi, p + half);
+    }
 }
 
 /// Inverse of [`fft`].
@@ -350,7 +365,12 @@ fn ifft<F: Field>(f: F, d: &mut [u64], p: usize) {
     let half = len / 2;
     let c = omega(p / half);
     let (lo, hi) = d.split_at_mut(half);
-    rayon::join(|| ifft(f, lo, p), || ifft(f, hi, p + half));
+    if len >= PAR_WORDS {
+        rayon::join(|| ifft(f, lo, p), || ifft(f, hi, p + half));
+    } else {
+        ifft(f, lo, p);
+        ifft(f, hi, p + half);
+    }
     layer(f, lo, hi, c, true);
 }
 
@@ -371,25 +391,57 @@ fn layer<F: Field>(f: F, lo: &mut [u64], hi: &mut [u64], c: u64, inverse: bool) 
     }
 }
 
-/// Log2 of the transform size for operands of `a_words` and `b_words` 64-bit words.
-fn transform_log(a_words: usize, b_words: usize) -> usize {
-    let coeffs = 2 * (a_words + b_words) - 1;
-    coeffs.next_power_of_two().trailing_zeros() as usize
+/// Log2 of the transform size for a product of `la` and `lb` 32-bit elements of which only the
+/// coefficients `lo .. hi` are needed.
+///
+/// Evaluating at the `N = 2^k` points of a subspace computes the product modulo
+/// `W_k(y) = y^N + R(y)`, `R = sum_(j proper subset of k) y^(2^j)` (Lucas). If the product
+/// `P = P_low + y^N P_high` is longer than `N`, the result is `P_low + R P_high`: the high part
+/// lands on the intervals `[2^j, 2^j + excess)`. A size is taken when those miss `lo .. hi` (and
+/// do not wrap a second time): for `k` a power of two, `R = y` and any `N > lb`-ish window
+/// works, which halves the transform for Toeplitz hashing at 1e6 bits. `None` if even the
+/// unwrapped size exceeds `2^MAX_LOG`.
+fn transform_log(la: usize, lb: usize, lo: usize, hi: usize) -> Option<usize> {
+    let total = la + lb - 1;
+    let full = total.next_power_of_two().trailing_zeros() as usize;
+    let min = la.max(lb).next_power_of_two().trailing_zeros() as usize;
+    let k = (min..full)
+        .find(|&k| {
+            let n = 1usize << k;
+            let excess = total - n;
+            (0..k)
+                .filter(|&j| j & k == j)
+                .all(|j| (1usize << j) + excess <= n && ((1usize << j) + excess <= lo || hi <= 1usize << j))
+        })
+        .unwrap_or(full);
+    (k <= MAX_LOG).then_some(k)
 }
 
 /// Whether [`mul`] can take operands of these word lengths (the transform fits `2^MAX_LOG`).
 #[must_use]
 pub fn supports(a_words: usize, b_words: usize) -> bool {
-    a_words > 0 && b_words > 0 && transform_log(a_words, b_words) <= MAX_LOG
+    a_words > 0
+        && b_words > 0
+        && transform_log(2 * a_words, 2 * b_words, 0, 2 * (a_words + b_words)).is_some()
 }
 
-/// Words of working memory of [`mul`] (two transform arrays), excluding operands and result.
+/// Words of working memory of [`middle_product`] (two transform arrays), excluding operands and
+/// result.
 #[must_use]
-pub fn mul_peak_words(a_words: usize, b_words: usize) -> usize {
+pub fn middle_product_peak_words(a_words: usize, b_words: usize, w0: usize, len: usize) -> usize {
     if a_words == 0 || b_words == 0 {
         return 0;
     }
-    2 << transform_log(a_words, b_words)
+    let (lo, hi) = element_range(a_words, b_words, w0, len);
+    transform_log(2 * a_words, 2 * b_words, lo, hi).map_or(0, |k| 2 << k)
+}
+
+/// Product coefficients (32-bit elements) that words `w0 .. w0 + len` read.
+fn element_range(a_words: usize, b_words: usize, w0: usize, len: usize) -> (usize, usize) {
+    let total = 2 * (a_words + b_words) - 1;
+    let lo = (2 * w0).saturating_sub(1).min(total);
+    let hi = (2 * (w0 + len) + 1).min(total).max(lo);
+    (lo, hi)
 }
 
 fn spread(words: &[u64], k: usize) -> Vec<u64> {
@@ -401,8 +453,7 @@ fn spread(words: &[u64], k: usize) -> Vec<u64> {
     d
 }
 
-fn product_elements<F: Field>(f: F, a: &[u64], b: &[u64]) -> Vec<u64> {
-    let k = transform_log(a.len(), b.len());
+fn product_elements<F: Field>(f: F, a: &[u64], b: &[u64], k: usize) -> Vec<u64> {
     let forward = |words: &[u64]| {
         let mut d = spread(words, k);
         to_novel(&mut d, k, 1);
@@ -433,14 +484,13 @@ fn unpack(e: &[u64], w0: usize, len: usize) -> Vec<u64> {
         .collect()
 }
 
-fn field_for<R>(kernel: Kernel, run: impl FnOnce(&dyn Fn(&[u64], &[u64]) -> Vec<u64>) -> R) -> R {
+fn product_by_kernel(kernel: Kernel, a: &[u64], b: &[u64], k: usize) -> Vec<u64> {
     if kernel == Kernel::Pclmul
         && let Some(p) = crate::pclmul::Pclmul::detect()
     {
-        let f = crate::pclmul::PclmulField::new(p);
-        return run(&|a, b| product_elements(f, a, b));
+        return product_elements(crate::pclmul::PclmulField::new(p), a, b, k);
     }
-    run(&|a, b| product_elements(PortableField, a, b))
+    product_elements(PortableField, a, b, k)
 }
 
 /// Words `w0 .. w0 + len` of the carry-less product `a b` (words past the product read 0).
@@ -449,15 +499,18 @@ fn field_for<R>(kernel: Kernel, run: impl FnOnce(&dyn Fn(&[u64], &[u64]) -> Vec<
 /// beyond `2^MAX_LOG` transform points.
 #[must_use]
 pub fn middle_product(kernel: Kernel, a: &[u64], b: &[u64], w0: usize, len: usize) -> Vec<u64> {
-    if !supports(a.len(), b.len()) {
-        return crate::clmul::middle_product(kernel, a, b, w0, len);
+    if a.is_empty() || b.is_empty() {
+        return vec![0u64; len];
     }
-    field_for(kernel, |product| {
-        let mut e = product(a, b);
-        let out = unpack(&e, w0, len);
-        e.zeroize();
-        out
-    })
+    let (lo, hi) = element_range(a.len(), b.len(), w0, len);
+    let Some(k) = transform_log(2 * a.len(), 2 * b.len(), lo, hi) else {
+        return crate::clmul::middle_product(kernel, a, b, w0, len);
+    };
+    let mut e = product_by_kernel(kernel, a, b, k);
+    // Only lo .. hi are guaranteed unwrapped; unpack reads nothing else for these words.
+    let out = unpack(&e[..hi.min(e.len())], w0, len);
+    e.zeroize();
+    out
 }
 
 /// The full carry-less product `a b` (`a.len() + b.len()` words), by the additive FFT.
@@ -594,5 +647,51 @@ mod tests {
         let want = crate::clmul::mul(Kernel::detect(), &a, &b);
         assert_eq!(mul(Kernel::detect(), &a, &b), want);
         assert_eq!(middle_product(Kernel::detect(), &a, &b, 30_000, 100), want[30_000..30_100]);
+    }
+
+    #[test]
+    fn wrapped_transform_sizes_are_taken_only_where_the_window_is_clean() {
+        // Toeplitz at 1e6 -> 5e5 bits: 46_876 seed and 31_250 input elements, window around
+        // 31_249 .. 46_876: the power-of-two k = 16 (W_16 = y^65536 + y) is clean.
+        assert_eq!(transform_log(46_876, 31_250, 31_248, 46_877), Some(16));
+        // At 1e7 no k = 19 reduction misses the window: the unwrapped 2^20.
+        assert_eq!(transform_log(468_750, 312_500, 312_498, 468_751), Some(20));
+        // Small power-of-two transforms wrap too: 2^8 points for 100 + 60 words.
+        assert_eq!(transform_log(200, 120, 118, 201), Some(8));
+    }
+
+    #[test]
+    fn wrapped_middle_products_match_karatsuba() {
+        use rand::Rng;
+        let mut rng = qkd_core::sim_rng(10);
+        // The word shapes of Toeplitz hashing 1e6 -> 5e5 bits (transform 2^16, wrapped) and a
+        // small one (2^8, wrapped).
+        for (la, lb) in [(23_438usize, 15_625usize), (100, 60)] {
+            let a: Vec<u64> = (0..la).map(|_| rng.next_u64()).collect();
+            let b: Vec<u64> = (0..lb).map(|_| rng.next_u64()).collect();
+            let (w0, len) = (lb - 1, la - lb + 1);
+            let (lo, hi) = element_range(la, lb, w0, len);
+            assert!(transform_log(2 * la, 2 * lb, lo, hi).unwrap() < transform_log(2 * la, 2 * lb, 0, 2 * (la + lb)).unwrap());
+            let want = crate::clmul::middle_product(Kernel::detect(), &a, &b, w0, len);
+            assert_eq!(middle_product(Kernel::detect(), &a, &b, w0, len), want);
+            assert_eq!(middle_product(Kernel::Portable, &a, &b, w0, len), want);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn toeplitz_shaped_middle_products_match_karatsuba(
+            b_len in 1usize..3000, extra in 0usize..3000, w_shift in 0usize..4, seed in any::<u64>(),
+        ) {
+            use rand::Rng;
+            let mut rng = qkd_core::sim_rng(seed);
+            let a: Vec<u64> = (0..b_len + extra).map(|_| rng.next_u64()).collect();
+            let b: Vec<u64> = (0..b_len).map(|_| rng.next_u64()).collect();
+            let w0 = (b_len - 1).saturating_sub(w_shift);
+            let len = extra + 1 + w_shift;
+            let want = crate::clmul::middle_product(Kernel::detect(), &a, &b, w0, len);
+            prop_assert_eq!(&middle_product(Kernel::detect(), &a, &b, w0, len), &want);
+        }
     }
 }

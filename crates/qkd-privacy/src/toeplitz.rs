@@ -31,6 +31,11 @@ use zeroize::Zeroize;
 
 use crate::PrivacyError;
 use crate::clmul::{self, Kernel};
+use crate::fft;
+
+/// Inputs of at least this many bits take the additive-FFT path of [`ToeplitzHash::hash`];
+/// shorter ones the Karatsuba middle product (faster below it, measured in benches/privacy.rs).
+pub const FFT_MIN_INPUT_BITS: usize = 1 << 18;
 
 /// An `m x n` Toeplitz hash (n input bits to m output bits) with its seed.
 ///
@@ -191,8 +196,51 @@ impl ToeplitzHash {
         let start = self.input_bits - 1;
         let w0 = start / 64;
         let w_end = (start + self.output_bits).div_ceil(64);
+        let (s, v, len) = (self.seed.words(), x.words(), w_end - w0);
+        let mut words = if self.input_bits >= FFT_MIN_INPUT_BITS {
+            fft::middle_product(self.kernel, s, v, w0, len)
+        } else {
+            clmul::middle_product(self.kernel, s, v, w0, len)
+        };
+        let y = extract_bits(&words, start - 64 * w0, self.output_bits);
+        words.zeroize();
+        Ok(y)
+    }
+
+    /// `T x` through the Karatsuba middle product, whatever the size (for cross-checks and
+    /// comparisons with the FFT path).
+    ///
+    /// # Errors
+    /// A length mismatch if `x` does not have `n` bits.
+    pub fn hash_by_karatsuba(&self, x: &BitBlock) -> Result<BitBlock, PrivacyError> {
+        self.check_input(x)?;
+        if self.output_bits == 0 {
+            return Ok(BitBlock::new());
+        }
+        let start = self.input_bits - 1;
+        let w0 = start / 64;
+        let w_end = (start + self.output_bits).div_ceil(64);
         let mut words =
             clmul::middle_product(self.kernel, self.seed.words(), x.words(), w0, w_end - w0);
+        let y = extract_bits(&words, start - 64 * w0, self.output_bits);
+        words.zeroize();
+        Ok(y)
+    }
+
+    /// `T x` through the additive-FFT product, whatever the size (for cross-checks).
+    ///
+    /// # Errors
+    /// A length mismatch if `x` does not have `n` bits.
+    pub fn hash_by_fft(&self, x: &BitBlock) -> Result<BitBlock, PrivacyError> {
+        self.check_input(x)?;
+        if self.output_bits == 0 {
+            return Ok(BitBlock::new());
+        }
+        let start = self.input_bits - 1;
+        let w0 = start / 64;
+        let w_end = (start + self.output_bits).div_ceil(64);
+        let mut words =
+            fft::middle_product(self.kernel, self.seed.words(), x.words(), w0, w_end - w0);
         let y = extract_bits(&words, start - 64 * w0, self.output_bits);
         words.zeroize();
         Ok(y)
