@@ -91,6 +91,10 @@ pub(crate) fn inv_butterfly_generic<F: Field>(f: F, lo: &mut [u64], hi: &mut [u6
     }
 }
 
+/// Butterfly runs of at least this many pairs go through [`Field::butterfly`] (vectorised where
+/// the field has a wide kernel); shorter ones are inlined scalar loops.
+const WIDE: usize = 8;
+
 #[inline(always)]
 pub(crate) fn fft_block_generic<F: Field>(f: F, d: &mut [u64], p: usize) {
     let layers = d.len().trailing_zeros();
@@ -99,7 +103,11 @@ pub(crate) fn fft_block_generic<F: Field>(f: F, d: &mut [u64], p: usize) {
         for (bi, blk) in d.chunks_exact_mut(2 * half).enumerate() {
             let c = omega((p >> i) + 2 * bi);
             let (lo, hi) = blk.split_at_mut(half);
-            butterfly_generic(f, lo, hi, c);
+            if half >= WIDE {
+                f.butterfly(lo, hi, c);
+            } else {
+                butterfly_generic(f, lo, hi, c);
+            }
         }
     }
 }
@@ -112,7 +120,11 @@ pub(crate) fn ifft_block_generic<F: Field>(f: F, d: &mut [u64], p: usize) {
         for (bi, blk) in d.chunks_exact_mut(2 * half).enumerate() {
             let c = omega((p >> i) + 2 * bi);
             let (lo, hi) = blk.split_at_mut(half);
-            inv_butterfly_generic(f, lo, hi, c);
+            if half >= WIDE {
+                f.inv_butterfly(lo, hi, c);
+            } else {
+                inv_butterfly_generic(f, lo, hi, c);
+            }
         }
     }
 }
@@ -486,6 +498,11 @@ fn unpack(e: &[u64], w0: usize, len: usize) -> Vec<u64> {
 
 fn product_by_kernel(kernel: Kernel, a: &[u64], b: &[u64], k: usize) -> Vec<u64> {
     if kernel == Kernel::Pclmul
+        && let Some(w) = crate::pclmul::Avx512Field::detect()
+    {
+        return product_elements(w, a, b, k);
+    }
+    if kernel == Kernel::Pclmul
         && let Some(p) = crate::pclmul::Pclmul::detect()
     {
         return product_elements(crate::pclmul::PclmulField::new(p), a, b, k);
@@ -581,6 +598,9 @@ mod tests {
             if let Some(p) = crate::pclmul::Pclmul::detect() {
                 prop_assert_eq!(crate::pclmul::PclmulField::new(p).mul(a, b), gf64_mul(a, b));
             }
+            if let Some(w) = crate::pclmul::Avx512Field::detect() {
+                prop_assert_eq!(w.mul(a, b), gf64_mul(a, b));
+            }
         }
 
         #[test]
@@ -635,6 +655,35 @@ mod tests {
             let want = crate::clmul::mul(Kernel::Portable, &a, &b);
             prop_assert_eq!(&mul(Kernel::detect(), &a, &b), &want);
             prop_assert_eq!(&mul(Kernel::Portable, &a, &b), &want);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn every_field_kernel_gives_the_same_transforms_and_products(
+            k in 0usize..14, seed in any::<u64>(),
+        ) {
+            use rand::Rng;
+            let mut rng = qkd_core::sim_rng(seed);
+            let d: Vec<u64> = (0..(1usize << k)).map(|_| rng.next_u64()).collect();
+            let e: Vec<u64> = (0..(1usize << k)).map(|_| rng.next_u64()).collect();
+            let run = |f: &dyn Fn(&mut [u64], &mut [u64])| {
+                let (mut x, mut y) = (d.clone(), e.clone());
+                f(&mut x, &mut y);
+                (x, y)
+            };
+            let portable = run(&|x, y| {
+                fft(PortableField, x, 0);
+                PortableField.pointwise(x, y);
+                ifft(PortableField, y, 0);
+            });
+            if let Some(p) = crate::pclmul::Pclmul::detect() {
+                let f = crate::pclmul::PclmulField::new(p);
+                prop_assert_eq!(&run(&|x, y| { fft(f, x, 0); f.pointwise(x, y); ifft(f, y, 0); }), &portable);
+            }
+            if let Some(f) = crate::pclmul::Avx512Field::detect() {
+                prop_assert_eq!(&run(&|x, y| { fft(f, x, 0); f.pointwise(x, y); ifft(f, y, 0); }), &portable);
+            }
         }
     }
 

@@ -252,6 +252,184 @@ fn pointwise_pclmul(f: PclmulField, a: &mut [u64], b: &[u64]) {
     crate::fft::pointwise_generic(f, a, b);
 }
 
+/// GF(2^64) arithmetic of [`crate::fft`] with AVX-512 `VPCLMULQDQ`: butterflies and pointwise
+/// products eight elements at a time (two 4-lane carry-less multiplies, shift reduction), scalar
+/// `PCLMULQDQ` for the short runs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Avx512Field(Pclmul);
+
+impl Avx512Field {
+    /// `Some` if the CPU has `AVX512F` and `VPCLMULQDQ` (and `PCLMULQDQ`).
+    #[cfg(target_arch = "x86_64")]
+    pub(crate) fn detect() -> Option<Self> {
+        let token = Pclmul::detect()?;
+        (std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("vpclmulqdq"))
+        .then_some(Self(token))
+    }
+
+    /// Never available off x86-64.
+    #[cfg(not(target_arch = "x86_64"))]
+    pub(crate) fn detect() -> Option<Self> {
+        None
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl crate::fft::Field for Avx512Field {
+    #[inline(always)]
+    fn mul(self, a: u64, b: u64) -> u64 {
+        // SAFETY: an `Avx512Field` holds a `Pclmul` token (PCLMULQDQ present).
+        unsafe { gf_mul_pclmul(a, b) }
+    }
+    fn fft_block(self, d: &mut [u64], p: usize) {
+        // SAFETY: `detect` checked AVX512F, VPCLMULQDQ and PCLMULQDQ.
+        unsafe { fft_block_avx512(self, d, p) }
+    }
+    fn ifft_block(self, d: &mut [u64], p: usize) {
+        // SAFETY: as above.
+        unsafe { ifft_block_avx512(self, d, p) }
+    }
+    fn butterfly(self, lo: &mut [u64], hi: &mut [u64], c: u64) {
+        // SAFETY: as above.
+        unsafe { butterfly_avx512(lo, hi, c, false) }
+    }
+    fn inv_butterfly(self, lo: &mut [u64], hi: &mut [u64], c: u64) {
+        // SAFETY: as above.
+        unsafe { butterfly_avx512(lo, hi, c, true) }
+    }
+    fn pointwise(self, a: &mut [u64], b: &[u64]) {
+        // SAFETY: as above.
+        unsafe { pointwise_avx512(a, b) }
+    }
+}
+
+/// Unreachable off x86-64 (no token can exist).
+#[cfg(not(target_arch = "x86_64"))]
+impl crate::fft::Field for Avx512Field {
+    fn mul(self, _: u64, _: u64) -> u64 {
+        match (self.0).0 {}
+    }
+    fn fft_block(self, _: &mut [u64], _: usize) {
+        match (self.0).0 {}
+    }
+    fn ifft_block(self, _: &mut [u64], _: usize) {
+        match (self.0).0 {}
+    }
+    fn butterfly(self, _: &mut [u64], _: &mut [u64], _: u64) {
+        match (self.0).0 {}
+    }
+    fn inv_butterfly(self, _: &mut [u64], _: &mut [u64], _: u64) {
+        match (self.0).0 {}
+    }
+    fn pointwise(self, _: &mut [u64], _: &[u64]) {
+        match (self.0).0 {}
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "pclmulqdq,avx512f,vpclmulqdq")]
+fn fft_block_avx512(f: Avx512Field, d: &mut [u64], p: usize) {
+    crate::fft::fft_block_generic(f, d, p);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "pclmulqdq,avx512f,vpclmulqdq")]
+fn ifft_block_avx512(f: Avx512Field, d: &mut [u64], p: usize) {
+    crate::fft::ifft_block_generic(f, d, p);
+}
+
+/// Eight GF(2^64) products `x[i] y[i]`: even lanes by selector 0x00, odd lanes by 0x11, then the
+/// reduction of [`crate::fft::reduce`] on all eight at once.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,vpclmulqdq")]
+#[inline]
+fn gf_mul8(
+    x: std::arch::x86_64::__m512i,
+    y: std::arch::x86_64::__m512i,
+) -> std::arch::x86_64::__m512i {
+    use std::arch::x86_64::{
+        _mm512_clmulepi64_epi128, _mm512_slli_epi64, _mm512_srli_epi64,
+        _mm512_ternarylogic_epi64, _mm512_unpackhi_epi64, _mm512_unpacklo_epi64, _mm512_xor_si512,
+    };
+    let even = _mm512_clmulepi64_epi128::<0x00>(x, y);
+    let odd = _mm512_clmulepi64_epi128::<0x11>(x, y);
+    let lo = _mm512_unpacklo_epi64(even, odd);
+    let hi = _mm512_unpackhi_epi64(even, odd);
+    // 0x96: three-way XOR. h = hi ^ hi>>63 ^ hi>>61 ^ hi>>60; r = lo ^ h ^ h<<1 ^ h<<3 ^ h<<4.
+    let t = _mm512_ternarylogic_epi64::<0x96>(
+        hi,
+        _mm512_srli_epi64::<63>(hi),
+        _mm512_srli_epi64::<61>(hi),
+    );
+    let h = _mm512_xor_si512(t, _mm512_srli_epi64::<60>(hi));
+    let r = _mm512_ternarylogic_epi64::<0x96>(lo, h, _mm512_slli_epi64::<1>(h));
+    _mm512_ternarylogic_epi64::<0x96>(r, _mm512_slli_epi64::<3>(h), _mm512_slli_epi64::<4>(h))
+}
+
+/// Forward (`a = x + c y`, `y += a`) or inverse (`y += x`, `x += c y`) butterflies.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "pclmulqdq,avx512f,vpclmulqdq")]
+fn butterfly_avx512(lo: &mut [u64], hi: &mut [u64], c: u64, inverse: bool) {
+    use std::arch::x86_64::{
+        _mm512_loadu_si512, _mm512_set1_epi64, _mm512_storeu_si512, _mm512_xor_si512,
+    };
+    let n = lo.len().min(hi.len());
+    let (lo, hi) = (&mut lo[..n], &mut hi[..n]);
+    #[allow(clippy::cast_possible_wrap)]
+    let cv = _mm512_set1_epi64(c as i64);
+    let mut lc = lo.chunks_exact_mut(8);
+    let mut hc = hi.chunks_exact_mut(8);
+    for (x8, y8) in (&mut lc).zip(&mut hc) {
+        // SAFETY: both chunks are exactly 8 u64 = 64 bytes; unaligned loads and stores.
+        unsafe {
+            let x = _mm512_loadu_si512(x8.as_ptr().cast());
+            let y = _mm512_loadu_si512(y8.as_ptr().cast());
+            let (x, y) = if inverse {
+                let y = _mm512_xor_si512(y, x);
+                (_mm512_xor_si512(x, gf_mul8(y, cv)), y)
+            } else {
+                let x = _mm512_xor_si512(x, gf_mul8(y, cv));
+                (x, _mm512_xor_si512(y, x))
+            };
+            _mm512_storeu_si512(x8.as_mut_ptr().cast(), x);
+            _mm512_storeu_si512(y8.as_mut_ptr().cast(), y);
+        }
+    }
+    for (x, y) in lc.into_remainder().iter_mut().zip(hc.into_remainder().iter_mut()) {
+        if inverse {
+            *y ^= *x;
+            *x ^= gf_mul_pclmul(c, *y);
+        } else {
+            *x ^= gf_mul_pclmul(c, *y);
+            *y ^= *x;
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "pclmulqdq,avx512f,vpclmulqdq")]
+fn pointwise_avx512(a: &mut [u64], b: &[u64]) {
+    use std::arch::x86_64::{_mm512_loadu_si512, _mm512_storeu_si512};
+    let n = a.len().min(b.len());
+    let (a, b) = (&mut a[..n], &b[..n]);
+    let mut ac = a.chunks_exact_mut(8);
+    let mut bc = b.chunks_exact(8);
+    for (x8, y8) in (&mut ac).zip(&mut bc) {
+        // SAFETY: both chunks are exactly 8 u64 = 64 bytes; unaligned loads and stores.
+        unsafe {
+            let r = gf_mul8(
+                _mm512_loadu_si512(x8.as_ptr().cast()),
+                _mm512_loadu_si512(y8.as_ptr().cast()),
+            );
+            _mm512_storeu_si512(x8.as_mut_ptr().cast(), r);
+        }
+    }
+    for (x, &y) in ac.into_remainder().iter_mut().zip(bc.remainder()) {
+        *x = gf_mul_pclmul(*x, y);
+    }
+}
+
 #[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
     use super::*;
