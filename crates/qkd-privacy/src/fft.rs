@@ -281,25 +281,31 @@ fn xor_into(x: &mut [u64], y: &[u64]) {
 /// Taylor expansion of `2^k` rows (width `w`) at `Y = y^tau + y`, `tau = 2^s`: afterwards row block
 /// `m` (of `tau` rows) holds `g_m` with `f = sum_m g_m(y) Y^m`. Each level divides blocks of
 /// `2 tau 2^j` rows by `Y^(2^j) = y^(tau 2^j) + y^(2^j)`; `inverse` undoes it step by step.
-fn taylor(d: &mut [u64], k: usize, s: usize, w: usize, inverse: bool) {
+///
+/// Rows from `filled` on are zero and stay zero (every step moves data to lower rows), so steps
+/// whose source lies there are skipped: the forward conversion of a half-empty operand is cheaper.
+fn taylor(d: &mut [u64], k: usize, s: usize, w: usize, inverse: bool, filled: usize) {
     let step = |d: &mut [u64], j: usize| {
         let (a, b) = ((1usize << s) << j, 1usize << j);
         let delta = a - b;
-        let run = |blk: &mut [u64]| {
+        let run = |(bi, blk): (usize, &mut [u64])| {
+            let start = bi * 2 * a;
+            // Rows of this block's sources that can be nonzero.
+            let live = |src: usize, n: usize| n.min(filled.saturating_sub(start + src));
             // Quotient rows are read top down; both runs move rows down by delta.
             if inverse {
-                xor_rows(blk, a, b, b, w);
-                xor_rows(blk, a + b, 2 * b, delta, w);
+                xor_rows(blk, a, b, live(a, b), w);
+                xor_rows(blk, a + b, 2 * b, live(a + b, delta), w);
             } else {
-                xor_rows(blk, a + b, 2 * b, delta, w);
-                xor_rows(blk, a, b, b, w);
+                xor_rows(blk, a + b, 2 * b, live(a + b, delta), w);
+                xor_rows(blk, a, b, live(a, b), w);
             }
         };
         let blk_len = 2 * a * w;
         if d.len() >= PAR_WORDS && d.len() / blk_len >= 4 {
-            d.par_chunks_exact_mut(blk_len).for_each(run);
+            d.par_chunks_exact_mut(blk_len).enumerate().for_each(run);
         } else {
-            d.chunks_exact_mut(blk_len).for_each(run);
+            d.chunks_exact_mut(blk_len).enumerate().for_each(run);
         }
     };
     if inverse {
@@ -314,26 +320,79 @@ fn split_point(k: usize) -> usize {
     1 << (usize::BITS - 1 - (k - 1).leading_zeros())
 }
 
+/// `rows dst .. dst + n ^= rows src .. src + n` (width `w`, `dst + n <= src`), inlined for the
+/// small conversions.
+#[inline(always)]
+fn rx(d: &mut [u64], dst: usize, src: usize, n: usize, w: usize) {
+    let (lo, hi) = d.split_at_mut(src * w);
+    for (x, &y) in lo[dst * w..(dst + n) * w].iter_mut().zip(&hi[..n * w]) {
+        *x ^= y;
+    }
+}
+
+/// [`to_novel`] for `k <= 3` written out: the steps of the general recursion for these sizes
+/// (`k = 2`: Taylor at `y^2 + y`; `k = 3`: Taylor at `y^4 + y`, then `k = 2` on both halves).
+#[inline(always)]
+fn small_to_novel(d: &mut [u64], k: usize, w: usize) {
+    if k >= 3 {
+        rx(d, 2, 5, 3, w);
+        rx(d, 1, 4, 1, w);
+        let (lo, hi) = d.split_at_mut(4 * w);
+        small_to_novel(lo, 2, w);
+        small_to_novel(hi, 2, w);
+    } else if k == 2 {
+        rx(d, 2, 3, 1, w);
+        rx(d, 1, 2, 1, w);
+    }
+}
+
+/// The inverse of [`small_to_novel`].
+#[inline(always)]
+fn small_from_novel(d: &mut [u64], k: usize, w: usize) {
+    if k >= 3 {
+        let (lo, hi) = d.split_at_mut(4 * w);
+        small_from_novel(lo, 2, w);
+        small_from_novel(hi, 2, w);
+        rx(d, 1, 4, 1, w);
+        rx(d, 2, 5, 3, w);
+    } else if k == 2 {
+        rx(d, 1, 2, 1, w);
+        rx(d, 2, 3, 1, w);
+    }
+}
+
 /// Monomial to novel basis, in place, for `2^k` rows of `w` words (each column independently).
 pub(crate) fn to_novel(d: &mut [u64], k: usize, w: usize) {
-    if k <= 1 {
+    to_novel_filled(d, k, w, 1 << k);
+}
+
+/// [`to_novel`] when only the first `filled` rows can be nonzero.
+fn to_novel_filled(d: &mut [u64], k: usize, w: usize, filled: usize) {
+    if k <= 3 {
+        small_to_novel(d, k, w);
         return;
     }
     let s = split_point(k);
-    taylor(d, k, s, w, false);
+    let tau = 1usize << s;
+    taylor(d, k, s, w, false, filled);
+    let inner = |(m, blk): (usize, &mut [u64])| {
+        let live = filled.saturating_sub(m * tau).min(tau);
+        if live > 0 {
+            to_novel_filled(blk, s, w, live);
+        }
+    };
     if d.len() >= PAR_WORDS {
-        d.par_chunks_exact_mut(w << s)
-            .for_each(|blk| to_novel(blk, s, w));
+        d.par_chunks_exact_mut(w << s).enumerate().for_each(inner);
     } else {
-        d.chunks_exact_mut(w << s)
-            .for_each(|blk| to_novel(blk, s, w));
+        d.chunks_exact_mut(w << s).enumerate().for_each(inner);
     }
-    to_novel(d, k - s, w << s);
+    to_novel_filled(d, k - s, w << s, filled.div_ceil(tau));
 }
 
 /// Novel to monomial basis, the inverse of [`to_novel`].
 pub(crate) fn from_novel(d: &mut [u64], k: usize, w: usize) {
-    if k <= 1 {
+    if k <= 3 {
+        small_from_novel(d, k, w);
         return;
     }
     let s = split_point(k);
@@ -345,7 +404,7 @@ pub(crate) fn from_novel(d: &mut [u64], k: usize, w: usize) {
         d.chunks_exact_mut(w << s)
             .for_each(|blk| from_novel(blk, s, w));
     }
-    taylor(d, k, s, w, true);
+    taylor(d, k, s, w, true, 1 << k);
 }
 
 /// Forward transform of the block `d` (a power-of-two length) at position `p`.
@@ -468,7 +527,7 @@ fn spread(words: &[u64], k: usize) -> Vec<u64> {
 fn product_elements<F: Field>(f: F, a: &[u64], b: &[u64], k: usize) -> Vec<u64> {
     let forward = |words: &[u64]| {
         let mut d = spread(words, k);
-        to_novel(&mut d, k, 1);
+        to_novel_filled(&mut d, k, 1, 2 * words.len());
         fft(f, &mut d, 0);
         d
     };
@@ -626,6 +685,19 @@ mod tests {
             prop_assert_eq!(&back, &f);
             from_novel(&mut d, k, width);
             prop_assert_eq!(&d, &f);
+        }
+
+        #[test]
+        fn skipping_empty_rows_changes_nothing(k in 0usize..12, seed in any::<u64>(), cut in 0.0f64..=1.0) {
+            use rand::Rng;
+            let mut rng = qkd_core::sim_rng(seed);
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+            let filled = ((1usize << k) as f64 * cut) as usize;
+            let f: Vec<u64> = (0..(1usize << k)).map(|i| if i < filled { rng.next_u64() } else { 0 }).collect();
+            let (mut full, mut skipped) = (f.clone(), f);
+            to_novel(&mut full, k, 1);
+            to_novel_filled(&mut skipped, k, 1, filled);
+            prop_assert_eq!(full, skipped);
         }
 
         #[test]
