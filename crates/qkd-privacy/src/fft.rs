@@ -67,6 +67,10 @@ pub(crate) trait Field: Copy + Send + Sync {
     fn fft_block(self, d: &mut [u64], p: usize);
     /// All inverse FFT layers of one block.
     fn ifft_block(self, d: &mut [u64], p: usize);
+    /// Layers 2, 1, 0 of a block whose length is a multiple of 8 at position `p` (a multiple of 8).
+    fn fft_low(self, d: &mut [u64], p: usize);
+    /// Inverse layers 0, 1, 2 of such a block.
+    fn ifft_low(self, d: &mut [u64], p: usize);
     /// One forward butterfly layer between two halves with the constant `c`.
     fn butterfly(self, lo: &mut [u64], hi: &mut [u64], c: u64);
     /// One inverse butterfly layer.
@@ -98,7 +102,21 @@ const WIDE: usize = 8;
 #[inline(always)]
 pub(crate) fn fft_block_generic<F: Field>(f: F, d: &mut [u64], p: usize) {
     let layers = d.len().trailing_zeros();
-    for i in (0..layers).rev() {
+    let low = if layers >= 3 { 3 } else { 0 };
+    fft_layers_generic(f, d, p, low..layers);
+    if low == 3 {
+        f.fft_low(d, p);
+    }
+}
+
+#[inline(always)]
+pub(crate) fn fft_layers_generic<F: Field>(
+    f: F,
+    d: &mut [u64],
+    p: usize,
+    layers: std::ops::Range<u32>,
+) {
+    for i in layers.rev() {
         let half = 1usize << i;
         for (bi, blk) in d.chunks_exact_mut(2 * half).enumerate() {
             let c = omega((p >> i) + 2 * bi);
@@ -115,7 +133,21 @@ pub(crate) fn fft_block_generic<F: Field>(f: F, d: &mut [u64], p: usize) {
 #[inline(always)]
 pub(crate) fn ifft_block_generic<F: Field>(f: F, d: &mut [u64], p: usize) {
     let layers = d.len().trailing_zeros();
-    for i in 0..layers {
+    let low = if layers >= 3 { 3 } else { 0 };
+    if low == 3 {
+        f.ifft_low(d, p);
+    }
+    ifft_layers_generic(f, d, p, low..layers);
+}
+
+#[inline(always)]
+pub(crate) fn ifft_layers_generic<F: Field>(
+    f: F,
+    d: &mut [u64],
+    p: usize,
+    layers: std::ops::Range<u32>,
+) {
+    for i in layers {
         let half = 1usize << i;
         for (bi, blk) in d.chunks_exact_mut(2 * half).enumerate() {
             let c = omega((p >> i) + 2 * bi);
@@ -153,6 +185,12 @@ impl Field for PortableField {
     }
     fn ifft_block(self, d: &mut [u64], p: usize) {
         ifft_block_generic(self, d, p);
+    }
+    fn fft_low(self, d: &mut [u64], p: usize) {
+        fft_layers_generic(self, d, p, 0..3);
+    }
+    fn ifft_low(self, d: &mut [u64], p: usize) {
+        ifft_layers_generic(self, d, p, 0..3);
     }
     fn butterfly(self, lo: &mut [u64], hi: &mut [u64], c: u64) {
         butterfly_generic(self, lo, hi, c);
@@ -196,7 +234,7 @@ fn basis() -> &'static Basis {
 
 /// The evaluation point `omega(u) = sum_(bit i of u) v_i` (`u < 2^MAX_LOG`).
 #[inline(always)]
-fn omega(u: usize) -> u64 {
+pub(crate) fn omega(u: usize) -> u64 {
     let t = &basis().tables;
     let mut acc = t[0][u & 2047];
     let mut rest = u >> 11;

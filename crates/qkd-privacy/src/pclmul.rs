@@ -166,6 +166,14 @@ impl crate::fft::Field for PclmulField {
         // SAFETY: as above.
         unsafe { ifft_block_pclmul(self, d, p) }
     }
+    fn fft_low(self, d: &mut [u64], p: usize) {
+        // SAFETY: as above.
+        unsafe { fft_low_pclmul(self, d, p) }
+    }
+    fn ifft_low(self, d: &mut [u64], p: usize) {
+        // SAFETY: as above.
+        unsafe { ifft_low_pclmul(self, d, p) }
+    }
     fn butterfly(self, lo: &mut [u64], hi: &mut [u64], c: u64) {
         // SAFETY: as above.
         unsafe { butterfly_pclmul(self, lo, hi, c) }
@@ -190,6 +198,12 @@ impl crate::fft::Field for PclmulField {
         match (self.0).0 {}
     }
     fn ifft_block(self, _: &mut [u64], _: usize) {
+        match (self.0).0 {}
+    }
+    fn fft_low(self, _: &mut [u64], _: usize) {
+        match (self.0).0 {}
+    }
+    fn ifft_low(self, _: &mut [u64], _: usize) {
         match (self.0).0 {}
     }
     fn butterfly(self, _: &mut [u64], _: &mut [u64], _: u64) {
@@ -232,6 +246,18 @@ fn fft_block_pclmul(f: PclmulField, d: &mut [u64], p: usize) {
 #[target_feature(enable = "pclmulqdq")]
 fn ifft_block_pclmul(f: PclmulField, d: &mut [u64], p: usize) {
     crate::fft::ifft_block_generic(f, d, p);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "pclmulqdq")]
+fn fft_low_pclmul(f: PclmulField, d: &mut [u64], p: usize) {
+    crate::fft::fft_layers_generic(f, d, p, 0..3);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "pclmulqdq")]
+fn ifft_low_pclmul(f: PclmulField, d: &mut [u64], p: usize) {
+    crate::fft::ifft_layers_generic(f, d, p, 0..3);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -290,6 +316,14 @@ impl crate::fft::Field for Avx512Field {
         // SAFETY: as above.
         unsafe { ifft_block_avx512(self, d, p) }
     }
+    fn fft_low(self, d: &mut [u64], p: usize) {
+        // SAFETY: as above.
+        unsafe { low_layers_avx512(d, p, false) }
+    }
+    fn ifft_low(self, d: &mut [u64], p: usize) {
+        // SAFETY: as above.
+        unsafe { low_layers_avx512(d, p, true) }
+    }
     fn butterfly(self, lo: &mut [u64], hi: &mut [u64], c: u64) {
         // SAFETY: as above.
         unsafe { butterfly_avx512(lo, hi, c, false) }
@@ -314,6 +348,12 @@ impl crate::fft::Field for Avx512Field {
         match (self.0).0 {}
     }
     fn ifft_block(self, _: &mut [u64], _: usize) {
+        match (self.0).0 {}
+    }
+    fn fft_low(self, _: &mut [u64], _: usize) {
+        match (self.0).0 {}
+    }
+    fn ifft_low(self, _: &mut [u64], _: usize) {
         match (self.0).0 {}
     }
     fn butterfly(self, _: &mut [u64], _: &mut [u64], _: u64) {
@@ -365,6 +405,72 @@ fn gf_mul8(
     let h = _mm512_xor_si512(t, _mm512_srli_epi64::<60>(hi));
     let r = _mm512_ternarylogic_epi64::<0x96>(lo, h, _mm512_slli_epi64::<1>(h));
     _mm512_ternarylogic_epi64::<0x96>(r, _mm512_slli_epi64::<3>(h), _mm512_slli_epi64::<4>(h))
+}
+
+/// FFT layers 2, 1, 0 (or inverse 0, 1, 2) of every 8-element block in registers: each layer
+/// multiplies the partner ("hi") lanes, permuted under the "lo" lanes, by the per-lane constants,
+/// and XORs with lane masks. The constants follow from the linearity of `omega`:
+/// `omega(q + t) = omega(q) ^ omega(t)` when `q`'s and `t`'s bits are disjoint.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "pclmulqdq,avx512f,vpclmulqdq")]
+fn low_layers_avx512(d: &mut [u64], p: usize, inverse: bool) {
+    use crate::fft::omega;
+    use std::arch::x86_64::{
+        __m512i, _mm512_loadu_si512, _mm512_mask_xor_epi64, _mm512_permutexvar_epi64,
+        _mm512_set_epi64, _mm512_set1_epi64, _mm512_storeu_si512, _mm512_xor_si512,
+    };
+    // Bit-for-bit reinterpretations of u64 constants as the intrinsics' i64.
+    #[allow(clippy::cast_possible_wrap)]
+    let lane = |x: u64| x as i64;
+    // Per layer i (2, 1, 0): partner index of each lane, the lane's own "lo" index, the mask of
+    // "lo" lanes and the offsets omega(t) within the block (set_epi64 lists lanes 7 .. 0).
+    let hi_idx = [
+        _mm512_set_epi64(7, 6, 5, 4, 7, 6, 5, 4),
+        _mm512_set_epi64(7, 6, 7, 6, 3, 2, 3, 2),
+        _mm512_set_epi64(7, 7, 5, 5, 3, 3, 1, 1),
+    ];
+    let lo_idx = [
+        _mm512_set_epi64(3, 2, 1, 0, 3, 2, 1, 0),
+        _mm512_set_epi64(5, 4, 5, 4, 1, 0, 1, 0),
+        _mm512_set_epi64(6, 6, 4, 4, 2, 2, 0, 0),
+    ];
+    let lo_mask: [u8; 3] = [0x0f, 0x33, 0x55];
+    let (w2, w4, w6) = (lane(omega(2)), lane(omega(4)), lane(omega(6)));
+    let offsets = [
+        _mm512_set1_epi64(0),
+        _mm512_set_epi64(w2, w2, w2, w2, 0, 0, 0, 0),
+        _mm512_set_epi64(w6, w6, w4, w4, w2, w2, 0, 0),
+    ];
+    let step = |v: __m512i, layer: usize, q: usize| -> __m512i {
+        let c = _mm512_xor_si512(_mm512_set1_epi64(lane(omega(q))), offsets[layer]);
+        let (lo, hi) = (lo_mask[layer], !lo_mask[layer]);
+        if inverse {
+            let v = _mm512_mask_xor_epi64(v, hi, v, _mm512_permutexvar_epi64(lo_idx[layer], v));
+            let t = gf_mul8(_mm512_permutexvar_epi64(hi_idx[layer], v), c);
+            _mm512_mask_xor_epi64(v, lo, v, t)
+        } else {
+            let t = gf_mul8(_mm512_permutexvar_epi64(hi_idx[layer], v), c);
+            let v = _mm512_mask_xor_epi64(v, lo, v, t);
+            _mm512_mask_xor_epi64(v, hi, v, _mm512_permutexvar_epi64(lo_idx[layer], v))
+        }
+    };
+    for (b, blk) in d.chunks_exact_mut(8).enumerate() {
+        let at = p + 8 * b;
+        // SAFETY: the chunk is exactly 8 u64 = 64 bytes; unaligned load and store.
+        unsafe {
+            let mut v = _mm512_loadu_si512(blk.as_ptr().cast());
+            if inverse {
+                v = step(v, 2, at);
+                v = step(v, 1, at >> 1);
+                v = step(v, 0, at >> 2);
+            } else {
+                v = step(v, 0, at >> 2);
+                v = step(v, 1, at >> 1);
+                v = step(v, 2, at);
+            }
+            _mm512_storeu_si512(blk.as_mut_ptr().cast(), v);
+        }
+    }
 }
 
 /// Forward (`a = x + c y`, `y += a`) or inverse (`y += x`, `x += c y`) butterflies.
