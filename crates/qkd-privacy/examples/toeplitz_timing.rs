@@ -13,7 +13,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ratio: f64 = args.get(2).map_or(Ok(0.5), |s| s.parse())?;
     let path = args.get(3).map_or("auto", String::as_str);
     let reps: usize = args.get(4).map_or(Ok(5), |s| s.parse())?;
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
     let m = (n as f64 * ratio) as usize;
     let mut rng = sim_rng(1);
     let t = ToeplitzHash::from_rng(n, m, &mut rng)?;

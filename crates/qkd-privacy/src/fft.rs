@@ -203,9 +203,8 @@ impl Field for PortableField {
     }
 }
 
-/// The Cantor basis `v_0 .. v_(MAX_LOG - 1)` and tables for `omega(u)`.
+/// Tables for `omega(u)` over the Cantor basis.
 struct Basis {
-    v: [u64; MAX_LOG],
     /// `tables[t][x] = omega(x << (11 t))` for 11-bit `x`.
     tables: Vec<[u64; 2048]>,
 }
@@ -228,7 +227,7 @@ fn basis() -> &'static Basis {
                 tab
             })
             .collect();
-        Basis { v, tables }
+        Basis { tables }
     })
 }
 
@@ -251,7 +250,9 @@ pub(crate) fn omega(u: usize) -> u64 {
 /// GF(2)-linear with kernel `{0, 1}`); `None` if `a` has trace 1.
 fn solve_artin_schreier(a: u64) -> Option<u64> {
     use qkd_core::confirm::gf64_mul;
-    let cols: Vec<u64> = (0..64).map(|j| gf64_mul(1 << j, 1 << j) ^ (1 << j)).collect();
+    let cols: Vec<u64> = (0..64)
+        .map(|j| gf64_mul(1 << j, 1 << j) ^ (1 << j))
+        .collect();
     // Row r: the coefficients of the unknown bits in output bit r, and the right-hand side.
     let mut rows: Vec<(u64, u64)> = (0..64)
         .map(|r| {
@@ -400,7 +401,8 @@ fn small_from_novel(d: &mut [u64], k: usize, w: usize) {
 }
 
 /// Monomial to novel basis, in place, for `2^k` rows of `w` words (each column independently).
-pub(crate) fn to_novel(d: &mut [u64], k: usize, w: usize) {
+#[cfg(test)]
+fn to_novel(d: &mut [u64], k: usize, w: usize) {
     to_novel_filled(d, k, w, 1 << k);
 }
 
@@ -518,9 +520,9 @@ fn transform_log(la: usize, lb: usize, lo: usize, hi: usize) -> Option<usize> {
         .find(|&k| {
             let n = 1usize << k;
             let excess = total - n;
-            (0..k)
-                .filter(|&j| j & k == j)
-                .all(|j| (1usize << j) + excess <= n && ((1usize << j) + excess <= lo || hi <= 1usize << j))
+            (0..k).filter(|&j| j & k == j).all(|j| {
+                (1usize << j) + excess <= n && ((1usize << j) + excess <= lo || hi <= 1usize << j)
+            })
         })
         .unwrap_or(full);
     (k <= MAX_LOG).then_some(k)
@@ -641,7 +643,7 @@ mod tests {
 
     #[test]
     fn cantor_basis_satisfies_its_recurrence() {
-        let v = &basis().v;
+        let v = &cantor_basis();
         assert_eq!(v[0], 1);
         for i in 1..MAX_LOG {
             assert_eq!(gf64_mul(v[i], v[i]) ^ v[i], v[i - 1], "v_{i}");
@@ -655,7 +657,7 @@ mod tests {
 
     #[test]
     fn subspace_polynomials_vanish_on_their_subspace_and_map_the_basis_down() {
-        let v = &basis().v;
+        let v = &cantor_basis();
         for i in 0..6 {
             for u in 0..(1usize << i) {
                 assert_eq!(w_eval(i, omega(u)), 0, "W_{i}(omega({u}))");
@@ -805,7 +807,10 @@ mod tests {
         let b: Vec<u64> = (0..25_001).map(|_| rng.next_u64()).collect();
         let want = crate::clmul::mul(Kernel::detect(), &a, &b);
         assert_eq!(mul(Kernel::detect(), &a, &b), want);
-        assert_eq!(middle_product(Kernel::detect(), &a, &b, 30_000, 100), want[30_000..30_100]);
+        assert_eq!(
+            middle_product(Kernel::detect(), &a, &b, 30_000, 100),
+            want[30_000..30_100]
+        );
     }
 
     #[test]
@@ -830,7 +835,10 @@ mod tests {
             let b: Vec<u64> = (0..lb).map(|_| rng.next_u64()).collect();
             let (w0, len) = (lb - 1, la - lb + 1);
             let (lo, hi) = element_range(la, lb, w0, len);
-            assert!(transform_log(2 * la, 2 * lb, lo, hi).unwrap() < transform_log(2 * la, 2 * lb, 0, 2 * (la + lb)).unwrap());
+            assert!(
+                transform_log(2 * la, 2 * lb, lo, hi).unwrap()
+                    < transform_log(2 * la, 2 * lb, 0, 2 * (la + lb)).unwrap()
+            );
             let want = crate::clmul::middle_product(Kernel::detect(), &a, &b, w0, len);
             assert_eq!(middle_product(Kernel::detect(), &a, &b, w0, len), want);
             assert_eq!(middle_product(Kernel::Portable, &a, &b, w0, len), want);

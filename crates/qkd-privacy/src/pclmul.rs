@@ -389,8 +389,8 @@ fn gf_mul8(
     y: std::arch::x86_64::__m512i,
 ) -> std::arch::x86_64::__m512i {
     use std::arch::x86_64::{
-        _mm512_clmulepi64_epi128, _mm512_slli_epi64, _mm512_srli_epi64,
-        _mm512_ternarylogic_epi64, _mm512_unpackhi_epi64, _mm512_unpacklo_epi64, _mm512_xor_si512,
+        _mm512_clmulepi64_epi128, _mm512_slli_epi64, _mm512_srli_epi64, _mm512_ternarylogic_epi64,
+        _mm512_unpackhi_epi64, _mm512_unpacklo_epi64, _mm512_xor_si512,
     };
     let even = _mm512_clmulepi64_epi128::<0x00>(x, y);
     let odd = _mm512_clmulepi64_epi128::<0x11>(x, y);
@@ -502,7 +502,11 @@ fn butterfly_avx512(lo: &mut [u64], hi: &mut [u64], c: u64, inverse: bool) {
             _mm512_storeu_si512(y8.as_mut_ptr().cast(), y);
         }
     }
-    for (x, y) in lc.into_remainder().iter_mut().zip(hc.into_remainder().iter_mut()) {
+    for (x, y) in lc
+        .into_remainder()
+        .iter_mut()
+        .zip(hc.into_remainder().iter_mut())
+    {
         if inverse {
             *y ^= *x;
             *x ^= gf_mul_pclmul(c, *y);

@@ -308,7 +308,10 @@ impl ToeplitzHash {
     #[must_use]
     pub fn peak_memory_bytes(&self) -> usize {
         let start = self.input_bits - 1;
-        let (w0, len) = (start / 64, (start + self.output_bits).div_ceil(64) - start / 64);
+        let (w0, len) = (
+            start / 64,
+            (start + self.output_bits).div_ceil(64) - start / 64,
+        );
         let (s, x) = (self.seed.words().len(), self.input_bits.div_ceil(64));
         let work = if self.input_bits >= FFT_MIN_INPUT_BITS && fft::supports(s, x) {
             8 * fft::middle_product_peak_words(s, x, w0, len)
@@ -534,7 +537,10 @@ mod tests {
         // bit of output words.
         for n in [300_000, 1_000_000, 3_000_000, 10_000_000, 100_000_000] {
             let b = per_bit(n);
-            assert!((3.0..12.6).contains(&b), "{b} bits per input bit at n = {n}");
+            assert!(
+                (3.0..12.6).contains(&b),
+                "{b} bits per input bit at n = {n}"
+            );
         }
         assert!((per_bit(100_000_000) - 11.2).abs() < 0.1);
     }
