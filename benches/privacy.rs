@@ -19,6 +19,11 @@ fn toeplitz(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("fast_ratio_0.5", n), &x, |b, x| {
             b.iter(|| t.hash(x).expect("length matches"));
         });
+        if n <= 10_000_000 {
+            g.bench_with_input(BenchmarkId::new("karatsuba_ratio_0.5", n), &x, |b, x| {
+                b.iter(|| t.hash_by_karatsuba(x).expect("length matches"));
+            });
+        }
         if n == 1_000_000 {
             let portable = t.clone().with_kernel(Kernel::Portable);
             g.bench_with_input(BenchmarkId::new("portable_ratio_0.5", n), &x, |b, x| {

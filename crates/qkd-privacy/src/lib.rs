@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod clmul;
 mod error;
+pub mod fft;
 mod pclmul;
 pub mod toeplitz;
 

@@ -1,0 +1,864 @@
+//! Exact `O(n log n)` carry-less multiplication: an additive FFT over GF(2^64).
+//!
+//! Why this method: Karatsuba ([`crate::clmul`]) costs `O(n^1.585)` word products, which at
+//! 1e8-bit inputs is ~1e10 `PCLMULQDQ`s. An additive FFT (Lin, Chung, Han, "Novel polynomial
+//! basis and its application to Reed-Solomon erasure codes", FOCS 2014; as used for long binary
+//! polynomials by Chen, Cheng, Kuo, Li, Yang, "Faster multiplication for long binary
+//! polynomials", 2017) needs `k 2^(k-1)` field products per transform of `2^k` points. There is
+//! no floating point: every step is exact arithmetic in GF(2^64).
+//!
+//! Steps of [`mul`] for `a(x) b(x)` over GF(2):
+//! 1. **Kronecker packing.** Cut both operands into 32-bit chunks; chunk `i` is a polynomial of
+//!    degree < 32 in `x`, read as an element of GF(2^64) = GF(2)\[x\]/(x^64 + x^4 + x^3 + x + 1).
+//!    Then `a = A(y)`, `b = B(y)` at `y = x^32`, with `A, B` in GF(2^64)\[y\]. A product of two
+//!    chunks has degree <= 62 < 64, so it is never reduced: the coefficients of `A B` computed in the
+//!    field are exactly the GF(2)\[x\] coefficients, and `a b` is the overlap-XOR of the 63-bit
+//!    coefficients at shift 32.
+//! 2. **Novel basis.** With the Cantor basis `v_0 = 1`, `v_i^2 + v_i = v_(i-1)` of GF(2^64), the
+//!    subspace polynomials `W_i(y) = prod_(a in span(v_0..v_(i-1))) (y - a)` are `W_1 = y^2 + y`
+//!    composed `i` times: they have coefficients in GF(2), `W_i(v_i) = 1`, `W_i(v_(i+t)) = v_t`, and
+//!    `W_(2^t) = y^(2^(2^t)) + y`. The novel basis is `X_j = prod_(bit i of j) W_i`. Conversion from
+//!    the monomial basis ([`to_novel`]) is a Taylor expansion at `y^(2^s) + y` (`s` a power of two)
+//!    followed by conversions of the two halves of the index bits; only XORs of whole elements,
+//!    `O(n log n log log n)` of them (Lin-Chung-Han 2016, section IV; Gao-Mateer 2010, section 3).
+//! 3. **Transform.** Evaluation at the `2^k` points `omega(u) = sum_(bit i of u) v_i`: layer `i`
+//!    splits each block `D = D0 + W_i D1` with the butterfly `a = D0 + c D1`, `b = a + D1`,
+//!    `c = W_i(beta) = omega(2 * block)`; the inverse runs the butterflies backwards.
+//! 4. Pointwise products, inverse transform, back to the monomial basis, unpack.
+//!
+//! The transform has `2^k >= deg(A B) + 1` points, so the product is never wrapped.
+//!
+//! Cache and threads: the transforms recurse depth first, so every block of at most
+//! [`BLOCK_WORDS`] elements runs all its remaining layers in L1/L2; the two operands are
+//! converted and transformed in parallel (`rayon::join`), and large butterfly layers, conversions
+//! and the pointwise product split across rayon's pool. Memory: two arrays of `2^k` words
+//! ([`middle_product_peak_words`]).
+
+use rayon::prelude::*;
+use std::sync::OnceLock;
+use zeroize::Zeroize;
+
+use crate::clmul::{Kernel, clmul_portable};
+
+/// Largest transform: `2^MAX_LOG` elements of 32 input bits (far above any key block).
+pub const MAX_LOG: usize = 33;
+/// Blocks of at most this many elements run all their remaining FFT layers in one in-cache pass.
+pub const BLOCK_WORDS: usize = 1 << 12;
+/// Slices of at least this many elements split their work across rayon's pool.
+const PAR_WORDS: usize = 1 << 15;
+
+/// Reduces `hi x^64 + lo` modulo `x^64 + x^4 + x^3 + x + 1`.
+///
+/// `hi x^64 = hi (x^4 + x^3 + x + 1) = L(hi) + x^64 o` with `L(z) = z ^ z<<1 ^ z<<3 ^ z<<4`
+/// (truncated) and `o` the bits shifted out; `o` has at most 4 bits, so `x^64 o = L(o)` and the
+/// result is `lo ^ L(hi ^ o)`.
+#[inline(always)]
+pub(crate) fn reduce(lo: u64, hi: u64) -> u64 {
+    let h = hi ^ (hi >> 63) ^ (hi >> 61) ^ (hi >> 60);
+    lo ^ h ^ (h << 1) ^ (h << 3) ^ (h << 4)
+}
+
+/// GF(2^64) arithmetic and the hot loops built on it, one implementation per base kernel (the
+/// `PCLMULQDQ` one compiles the generic loops below with the CPU feature enabled).
+pub(crate) trait Field: Copy + Send + Sync {
+    /// Field product.
+    fn mul(self, a: u64, b: u64) -> u64;
+    /// All FFT layers of one block of `d.len()` (a power of two) elements at position `p`.
+    fn fft_block(self, d: &mut [u64], p: usize);
+    /// All inverse FFT layers of one block.
+    fn ifft_block(self, d: &mut [u64], p: usize);
+    /// Layers 2, 1, 0 of a block whose length is a multiple of 8 at position `p` (a multiple of 8).
+    fn fft_low(self, d: &mut [u64], p: usize);
+    /// Inverse layers 0, 1, 2 of such a block.
+    fn ifft_low(self, d: &mut [u64], p: usize);
+    /// One forward butterfly layer between two halves with the constant `c`.
+    fn butterfly(self, lo: &mut [u64], hi: &mut [u64], c: u64);
+    /// One inverse butterfly layer.
+    fn inv_butterfly(self, lo: &mut [u64], hi: &mut [u64], c: u64);
+    /// `a[i] = a[i] b[i]`.
+    fn pointwise(self, a: &mut [u64], b: &[u64]);
+}
+
+#[inline(always)]
+pub(crate) fn butterfly_generic<F: Field>(f: F, lo: &mut [u64], hi: &mut [u64], c: u64) {
+    for (x, y) in lo.iter_mut().zip(hi.iter_mut()) {
+        *x ^= f.mul(c, *y);
+        *y ^= *x;
+    }
+}
+
+#[inline(always)]
+pub(crate) fn inv_butterfly_generic<F: Field>(f: F, lo: &mut [u64], hi: &mut [u64], c: u64) {
+    for (x, y) in lo.iter_mut().zip(hi.iter_mut()) {
+        *y ^= *x;
+        *x ^= f.mul(c, *y);
+    }
+}
+
+/// Butterfly runs of at least this many pairs go through [`Field::butterfly`] (vectorised where
+/// the field has a wide kernel); shorter ones are inlined scalar loops.
+const WIDE: usize = 8;
+
+#[inline(always)]
+pub(crate) fn fft_block_generic<F: Field>(f: F, d: &mut [u64], p: usize) {
+    let layers = d.len().trailing_zeros();
+    let low = if layers >= 3 { 3 } else { 0 };
+    fft_layers_generic(f, d, p, low..layers);
+    if low == 3 {
+        f.fft_low(d, p);
+    }
+}
+
+#[inline(always)]
+pub(crate) fn fft_layers_generic<F: Field>(
+    f: F,
+    d: &mut [u64],
+    p: usize,
+    layers: std::ops::Range<u32>,
+) {
+    for i in layers.rev() {
+        let half = 1usize << i;
+        for (bi, blk) in d.chunks_exact_mut(2 * half).enumerate() {
+            let c = omega((p >> i) + 2 * bi);
+            let (lo, hi) = blk.split_at_mut(half);
+            if half >= WIDE {
+                f.butterfly(lo, hi, c);
+            } else {
+                butterfly_generic(f, lo, hi, c);
+            }
+        }
+    }
+}
+
+#[inline(always)]
+pub(crate) fn ifft_block_generic<F: Field>(f: F, d: &mut [u64], p: usize) {
+    let layers = d.len().trailing_zeros();
+    let low = if layers >= 3 { 3 } else { 0 };
+    if low == 3 {
+        f.ifft_low(d, p);
+    }
+    ifft_layers_generic(f, d, p, low..layers);
+}
+
+#[inline(always)]
+pub(crate) fn ifft_layers_generic<F: Field>(
+    f: F,
+    d: &mut [u64],
+    p: usize,
+    layers: std::ops::Range<u32>,
+) {
+    for i in layers {
+        let half = 1usize << i;
+        for (bi, blk) in d.chunks_exact_mut(2 * half).enumerate() {
+            let c = omega((p >> i) + 2 * bi);
+            let (lo, hi) = blk.split_at_mut(half);
+            if half >= WIDE {
+                f.inv_butterfly(lo, hi, c);
+            } else {
+                inv_butterfly_generic(f, lo, hi, c);
+            }
+        }
+    }
+}
+
+#[inline(always)]
+pub(crate) fn pointwise_generic<F: Field>(f: F, a: &mut [u64], b: &[u64]) {
+    for (x, &y) in a.iter_mut().zip(b) {
+        *x = f.mul(*x, y);
+    }
+}
+
+/// The portable field: products by the integer-multiply emulation of [`clmul_portable`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PortableField;
+
+impl Field for PortableField {
+    #[inline(always)]
+    fn mul(self, a: u64, b: u64) -> u64 {
+        let p = clmul_portable(a, b);
+        // Splitting the u128 product into its words.
+        #[allow(clippy::cast_possible_truncation)]
+        reduce(p as u64, (p >> 64) as u64)
+    }
+    fn fft_block(self, d: &mut [u64], p: usize) {
+        fft_block_generic(self, d, p);
+    }
+    fn ifft_block(self, d: &mut [u64], p: usize) {
+        ifft_block_generic(self, d, p);
+    }
+    fn fft_low(self, d: &mut [u64], p: usize) {
+        fft_layers_generic(self, d, p, 0..3);
+    }
+    fn ifft_low(self, d: &mut [u64], p: usize) {
+        ifft_layers_generic(self, d, p, 0..3);
+    }
+    fn butterfly(self, lo: &mut [u64], hi: &mut [u64], c: u64) {
+        butterfly_generic(self, lo, hi, c);
+    }
+    fn inv_butterfly(self, lo: &mut [u64], hi: &mut [u64], c: u64) {
+        inv_butterfly_generic(self, lo, hi, c);
+    }
+    fn pointwise(self, a: &mut [u64], b: &[u64]) {
+        pointwise_generic(self, a, b);
+    }
+}
+
+/// Tables for `omega(u)` over the Cantor basis.
+struct Basis {
+    /// `tables[t][x] = omega(x << (11 t))` for 11-bit `x`.
+    tables: Vec<[u64; 2048]>,
+}
+
+fn basis() -> &'static Basis {
+    static BASIS: OnceLock<Basis> = OnceLock::new();
+    BASIS.get_or_init(|| {
+        let v = cantor_basis();
+        let tables = (0..MAX_LOG.div_ceil(11))
+            .map(|t| {
+                let mut tab = [0u64; 2048];
+                for (x, e) in tab.iter_mut().enumerate() {
+                    for bit in 0..11 {
+                        let i = 11 * t + bit;
+                        if (x >> bit) & 1 == 1 && i < MAX_LOG {
+                            *e ^= v[i];
+                        }
+                    }
+                }
+                tab
+            })
+            .collect();
+        Basis { tables }
+    })
+}
+
+/// The evaluation point `omega(u) = sum_(bit i of u) v_i` (`u < 2^MAX_LOG`).
+#[inline(always)]
+pub(crate) fn omega(u: usize) -> u64 {
+    let t = &basis().tables;
+    let mut acc = t[0][u & 2047];
+    let mut rest = u >> 11;
+    let mut k = 1;
+    while rest != 0 && k < t.len() {
+        acc ^= t[k][rest & 2047];
+        rest >>= 11;
+        k += 1;
+    }
+    acc
+}
+
+/// Solves `v^2 + v = a` in GF(2^64) by Gaussian elimination over GF(2) (`v -> v^2 + v` is
+/// GF(2)-linear with kernel `{0, 1}`); `None` if `a` has trace 1.
+fn solve_artin_schreier(a: u64) -> Option<u64> {
+    use qkd_core::confirm::gf64_mul;
+    let cols: Vec<u64> = (0..64)
+        .map(|j| gf64_mul(1 << j, 1 << j) ^ (1 << j))
+        .collect();
+    // Row r: the coefficients of the unknown bits in output bit r, and the right-hand side.
+    let mut rows: Vec<(u64, u64)> = (0..64)
+        .map(|r| {
+            let mask = (0..64).fold(0u64, |m, j| m | (((cols[j] >> r) & 1) << j));
+            (mask, (a >> r) & 1)
+        })
+        .collect();
+    let mut pivots = Vec::new();
+    let mut rank = 0;
+    for j in 0..64 {
+        let Some(p) = (rank..64).find(|&r| (rows[r].0 >> j) & 1 == 1) else {
+            continue;
+        };
+        rows.swap(rank, p);
+        let pivot = rows[rank];
+        for (r, row) in rows.iter_mut().enumerate() {
+            if r != rank && (row.0 >> j) & 1 == 1 {
+                row.0 ^= pivot.0;
+                row.1 ^= pivot.1;
+            }
+        }
+        pivots.push(j);
+        rank += 1;
+    }
+    if rows[rank..].iter().any(|&(_, rhs)| rhs == 1) {
+        return None;
+    }
+    // Free unknowns are 0, so each pivot unknown equals its row's right-hand side.
+    let v = pivots
+        .iter()
+        .zip(&rows)
+        .fold(0u64, |v, (&j, &(_, rhs))| v | (rhs << j));
+    (gf64_mul(v, v) ^ v == a).then_some(v)
+}
+
+fn cantor_basis() -> [u64; MAX_LOG] {
+    let mut v = [0u64; MAX_LOG];
+    v[0] = 1;
+    for i in 1..MAX_LOG {
+        // In GF(2^(2^6)) the Cantor sequence exists up to index 63: every step has a solution.
+        v[i] = solve_artin_schreier(v[i - 1]).unwrap_or(0);
+    }
+    v
+}
+
+/// `d[dst rows] ^= d[src rows]` for `n` rows of `w` words, `dst + n <= src`.
+fn xor_rows(d: &mut [u64], src: usize, dst: usize, n: usize, w: usize) {
+    let (a, b) = d.split_at_mut(src * w);
+    let (a, b) = (&mut a[dst * w..(dst + n) * w], &b[..n * w]);
+    if a.len() >= PAR_WORDS {
+        a.par_chunks_mut(PAR_WORDS / 4)
+            .zip(b.par_chunks(PAR_WORDS / 4))
+            .for_each(|(x, y)| xor_into(x, y));
+    } else {
+        xor_into(a, b);
+    }
+}
+
+fn xor_into(x: &mut [u64], y: &[u64]) {
+    for (a, &b) in x.iter_mut().zip(y) {
+        *a ^= b;
+    }
+}
+
+/// Taylor expansion of `2^k` rows (width `w`) at `Y = y^tau + y`, `tau = 2^s`: afterwards row block
+/// `m` (of `tau` rows) holds `g_m` with `f = sum_m g_m(y) Y^m`. Each level divides blocks of
+/// `2 tau 2^j` rows by `Y^(2^j) = y^(tau 2^j) + y^(2^j)`; `inverse` undoes it step by step.
+///
+/// Rows from `filled` on are zero and stay zero (every step moves data to lower rows), so steps
+/// whose source lies there are skipped: the forward conversion of a half-empty operand is cheaper.
+fn taylor(d: &mut [u64], k: usize, s: usize, w: usize, inverse: bool, filled: usize) {
+    let step = |d: &mut [u64], j: usize| {
+        let (a, b) = ((1usize << s) << j, 1usize << j);
+        let delta = a - b;
+        let run = |(bi, blk): (usize, &mut [u64])| {
+            let start = bi * 2 * a;
+            // Rows of this block's sources that can be nonzero.
+            let live = |src: usize, n: usize| n.min(filled.saturating_sub(start + src));
+            // Quotient rows are read top down; both runs move rows down by delta.
+            if inverse {
+                xor_rows(blk, a, b, live(a, b), w);
+                xor_rows(blk, a + b, 2 * b, live(a + b, delta), w);
+            } else {
+                xor_rows(blk, a + b, 2 * b, live(a + b, delta), w);
+                xor_rows(blk, a, b, live(a, b), w);
+            }
+        };
+        let blk_len = 2 * a * w;
+        if d.len() >= PAR_WORDS && d.len() / blk_len >= 4 {
+            d.par_chunks_exact_mut(blk_len).enumerate().for_each(run);
+        } else {
+            d.chunks_exact_mut(blk_len).enumerate().for_each(run);
+        }
+    };
+    if inverse {
+        (0..k - s).for_each(|j| step(d, j));
+    } else {
+        (0..k - s).rev().for_each(|j| step(d, j));
+    }
+}
+
+/// Largest power of two below `k >= 2`.
+fn split_point(k: usize) -> usize {
+    1 << (usize::BITS - 1 - (k - 1).leading_zeros())
+}
+
+/// `rows dst .. dst + n ^= rows src .. src + n` (width `w`, `dst + n <= src`), inlined for the
+/// small conversions.
+#[inline(always)]
+fn rx(d: &mut [u64], dst: usize, src: usize, n: usize, w: usize) {
+    let (lo, hi) = d.split_at_mut(src * w);
+    for (x, &y) in lo[dst * w..(dst + n) * w].iter_mut().zip(&hi[..n * w]) {
+        *x ^= y;
+    }
+}
+
+/// [`to_novel`] for `k <= 3` written out: the steps of the general recursion for these sizes
+/// (`k = 2`: Taylor at `y^2 + y`; `k = 3`: Taylor at `y^4 + y`, then `k = 2` on both halves).
+#[inline(always)]
+fn small_to_novel(d: &mut [u64], k: usize, w: usize) {
+    if k >= 3 {
+        rx(d, 2, 5, 3, w);
+        rx(d, 1, 4, 1, w);
+        let (lo, hi) = d.split_at_mut(4 * w);
+        small_to_novel(lo, 2, w);
+        small_to_novel(hi, 2, w);
+    } else if k == 2 {
+        rx(d, 2, 3, 1, w);
+        rx(d, 1, 2, 1, w);
+    }
+}
+
+/// The inverse of [`small_to_novel`].
+#[inline(always)]
+fn small_from_novel(d: &mut [u64], k: usize, w: usize) {
+    if k >= 3 {
+        let (lo, hi) = d.split_at_mut(4 * w);
+        small_from_novel(lo, 2, w);
+        small_from_novel(hi, 2, w);
+        rx(d, 1, 4, 1, w);
+        rx(d, 2, 5, 3, w);
+    } else if k == 2 {
+        rx(d, 1, 2, 1, w);
+        rx(d, 2, 3, 1, w);
+    }
+}
+
+/// Monomial to novel basis, in place, for `2^k` rows of `w` words (each column independently).
+#[cfg(test)]
+fn to_novel(d: &mut [u64], k: usize, w: usize) {
+    to_novel_filled(d, k, w, 1 << k);
+}
+
+/// [`to_novel`] when only the first `filled` rows can be nonzero.
+fn to_novel_filled(d: &mut [u64], k: usize, w: usize, filled: usize) {
+    if k <= 3 {
+        small_to_novel(d, k, w);
+        return;
+    }
+    let s = split_point(k);
+    let tau = 1usize << s;
+    taylor(d, k, s, w, false, filled);
+    let inner = |(m, blk): (usize, &mut [u64])| {
+        let live = filled.saturating_sub(m * tau).min(tau);
+        if live > 0 {
+            to_novel_filled(blk, s, w, live);
+        }
+    };
+    if d.len() >= PAR_WORDS {
+        d.par_chunks_exact_mut(w << s).enumerate().for_each(inner);
+    } else {
+        d.chunks_exact_mut(w << s).enumerate().for_each(inner);
+    }
+    to_novel_filled(d, k - s, w << s, filled.div_ceil(tau));
+}
+
+/// Novel to monomial basis, the inverse of [`to_novel`].
+pub(crate) fn from_novel(d: &mut [u64], k: usize, w: usize) {
+    if k <= 3 {
+        small_from_novel(d, k, w);
+        return;
+    }
+    let s = split_point(k);
+    from_novel(d, k - s, w << s);
+    if d.len() >= PAR_WORDS {
+        d.par_chunks_exact_mut(w << s)
+            .for_each(|blk| from_novel(blk, s, w));
+    } else {
+        d.chunks_exact_mut(w << s)
+            .for_each(|blk| from_novel(blk, s, w));
+    }
+    taylor(d, k, s, w, true, 1 << k);
+}
+
+/// Forward transform of the block `d` (a power-of-two length) at position `p`.
+fn fft<F: Field>(f: F, d: &mut [u64], p: usize) {
+    let len = d.len();
+    if len <= BLOCK_WORDS {
+        f.fft_block(d, p);
+        return;
+    }
+    let half = len / 2;
+    let c = omega(p / half);
+    let (lo, hi) = d.split_at_mut(half);
+    layer(f, lo, hi, c, false);
+    if len >= PAR_WORDS {
+        rayon::join(|| fft(f, lo, p), || fft(f, hi, p + half));
+    } else {
+        fft(f, lo, p);
+        fft(f, hi, p + half);
+    }
+}
+
+/// Inverse of [`fft`].
+fn ifft<F: Field>(f: F, d: &mut [u64], p: usize) {
+    let len = d.len();
+    if len <= BLOCK_WORDS {
+        f.ifft_block(d, p);
+        return;
+    }
+    let half = len / 2;
+    let c = omega(p / half);
+    let (lo, hi) = d.split_at_mut(half);
+    if len >= PAR_WORDS {
+        rayon::join(|| ifft(f, lo, p), || ifft(f, hi, p + half));
+    } else {
+        ifft(f, lo, p);
+        ifft(f, hi, p + half);
+    }
+    layer(f, lo, hi, c, true);
+}
+
+fn layer<F: Field>(f: F, lo: &mut [u64], hi: &mut [u64], c: u64, inverse: bool) {
+    let run = |(a, b): (&mut [u64], &mut [u64])| {
+        if inverse {
+            f.inv_butterfly(a, b, c);
+        } else {
+            f.butterfly(a, b, c);
+        }
+    };
+    if lo.len() >= PAR_WORDS {
+        lo.par_chunks_mut(PAR_WORDS / 4)
+            .zip(hi.par_chunks_mut(PAR_WORDS / 4))
+            .for_each(run);
+    } else {
+        run((lo, hi));
+    }
+}
+
+/// Log2 of the transform size for a product of `la` and `lb` 32-bit elements of which only the
+/// coefficients `lo .. hi` are needed.
+///
+/// Evaluating at the `N = 2^k` points of a subspace computes the product modulo
+/// `W_k(y) = y^N + R(y)`, `R = sum_(j proper subset of k) y^(2^j)` (Lucas). If the product
+/// `P = P_low + y^N P_high` is longer than `N`, the result is `P_low + R P_high`: the high part
+/// lands on the intervals `[2^j, 2^j + excess)`. A size is taken when those miss `lo .. hi` (and
+/// do not wrap a second time): for `k` a power of two, `R = y` and any `N > lb`-ish window
+/// works, which halves the transform for Toeplitz hashing at 1e6 bits. `None` if even the
+/// unwrapped size exceeds `2^MAX_LOG`.
+fn transform_log(la: usize, lb: usize, lo: usize, hi: usize) -> Option<usize> {
+    let total = la + lb - 1;
+    let full = total.next_power_of_two().trailing_zeros() as usize;
+    let min = la.max(lb).next_power_of_two().trailing_zeros() as usize;
+    let k = (min..full)
+        .find(|&k| {
+            let n = 1usize << k;
+            let excess = total - n;
+            (0..k).filter(|&j| j & k == j).all(|j| {
+                (1usize << j) + excess <= n && ((1usize << j) + excess <= lo || hi <= 1usize << j)
+            })
+        })
+        .unwrap_or(full);
+    (k <= MAX_LOG).then_some(k)
+}
+
+/// Whether [`mul`] can take operands of these word lengths (the transform fits `2^MAX_LOG`).
+#[must_use]
+pub fn supports(a_words: usize, b_words: usize) -> bool {
+    a_words > 0
+        && b_words > 0
+        && transform_log(2 * a_words, 2 * b_words, 0, 2 * (a_words + b_words)).is_some()
+}
+
+/// Words of working memory of [`middle_product`] (two transform arrays), excluding operands and
+/// result.
+#[must_use]
+pub fn middle_product_peak_words(a_words: usize, b_words: usize, w0: usize, len: usize) -> usize {
+    if a_words == 0 || b_words == 0 {
+        return 0;
+    }
+    let (lo, hi) = element_range(a_words, b_words, w0, len);
+    transform_log(2 * a_words, 2 * b_words, lo, hi).map_or(0, |k| 2 << k)
+}
+
+/// Product coefficients (32-bit elements) that words `w0 .. w0 + len` read.
+fn element_range(a_words: usize, b_words: usize, w0: usize, len: usize) -> (usize, usize) {
+    let total = 2 * (a_words + b_words) - 1;
+    let lo = (2 * w0).saturating_sub(1).min(total);
+    let hi = (2 * (w0 + len) + 1).min(total).max(lo);
+    (lo, hi)
+}
+
+fn spread(words: &[u64], k: usize) -> Vec<u64> {
+    let mut d = vec![0u64; 1 << k];
+    for (pair, &w) in d.chunks_exact_mut(2).zip(words) {
+        pair[0] = w & 0xffff_ffff;
+        pair[1] = w >> 32;
+    }
+    d
+}
+
+fn product_elements<F: Field>(f: F, a: &[u64], b: &[u64], k: usize) -> Vec<u64> {
+    let forward = |words: &[u64]| {
+        let mut d = spread(words, k);
+        to_novel_filled(&mut d, k, 1, 2 * words.len());
+        fft(f, &mut d, 0);
+        d
+    };
+    let (mut da, mut db) = rayon::join(|| forward(a), || forward(b));
+    da.par_chunks_mut(PAR_WORDS / 4)
+        .zip(db.par_chunks(PAR_WORDS / 4))
+        .for_each(|(x, y)| f.pointwise(x, y));
+    db.zeroize();
+    drop(db);
+    ifft(f, &mut da, 0);
+    from_novel(&mut da, k, 1);
+    da
+}
+
+/// Words `w0 .. w0 + len` of the product from its 63-bit coefficients at shift 32:
+/// word `w = e[2w] ^ (e[2w + 1] << 32) ^ (e[2w - 1] >> 32)`.
+fn unpack(e: &[u64], w0: usize, len: usize) -> Vec<u64> {
+    let at = |i: usize| e.get(i).copied().unwrap_or(0);
+    (w0..w0 + len)
+        .into_par_iter()
+        .map(|w| {
+            let below = if w == 0 { 0 } else { at(2 * w - 1) >> 32 };
+            at(2 * w) ^ (at(2 * w + 1) << 32) ^ below
+        })
+        .collect()
+}
+
+fn product_by_kernel(kernel: Kernel, a: &[u64], b: &[u64], k: usize) -> Vec<u64> {
+    if kernel == Kernel::Pclmul
+        && let Some(w) = crate::pclmul::Avx512Field::detect()
+    {
+        return product_elements(w, a, b, k);
+    }
+    if kernel == Kernel::Pclmul
+        && let Some(p) = crate::pclmul::Pclmul::detect()
+    {
+        return product_elements(crate::pclmul::PclmulField::new(p), a, b, k);
+    }
+    product_elements(PortableField, a, b, k)
+}
+
+/// Words `w0 .. w0 + len` of the carry-less product `a b` (words past the product read 0).
+///
+/// Falls back to [`crate::clmul::middle_product`] (Karatsuba) for empty operands or a product
+/// beyond `2^MAX_LOG` transform points.
+#[must_use]
+pub fn middle_product(kernel: Kernel, a: &[u64], b: &[u64], w0: usize, len: usize) -> Vec<u64> {
+    if a.is_empty() || b.is_empty() {
+        return vec![0u64; len];
+    }
+    let (lo, hi) = element_range(a.len(), b.len(), w0, len);
+    let Some(k) = transform_log(2 * a.len(), 2 * b.len(), lo, hi) else {
+        return crate::clmul::middle_product(kernel, a, b, w0, len);
+    };
+    let mut e = product_by_kernel(kernel, a, b, k);
+    // Only lo .. hi are guaranteed unwrapped; unpack reads nothing else for these words.
+    let out = unpack(&e[..hi.min(e.len())], w0, len);
+    e.zeroize();
+    out
+}
+
+/// The full carry-less product `a b` (`a.len() + b.len()` words), by the additive FFT.
+#[must_use]
+pub fn mul(kernel: Kernel, a: &[u64], b: &[u64]) -> Vec<u64> {
+    middle_product(kernel, a, b, 0, a.len() + b.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use qkd_core::confirm::{gf64_mul, gf64_reduce};
+
+    #[test]
+    fn cantor_basis_satisfies_its_recurrence() {
+        let v = &cantor_basis();
+        assert_eq!(v[0], 1);
+        for i in 1..MAX_LOG {
+            assert_eq!(gf64_mul(v[i], v[i]) ^ v[i], v[i - 1], "v_{i}");
+        }
+    }
+
+    /// `W_i(y)` by composing `y -> y^2 + y` `i` times.
+    fn w_eval(i: usize, y: u64) -> u64 {
+        (0..i).fold(y, |z, _| gf64_mul(z, z) ^ z)
+    }
+
+    #[test]
+    fn subspace_polynomials_vanish_on_their_subspace_and_map_the_basis_down() {
+        let v = &cantor_basis();
+        for i in 0..6 {
+            for u in 0..(1usize << i) {
+                assert_eq!(w_eval(i, omega(u)), 0, "W_{i}(omega({u}))");
+            }
+            for t in 0..(MAX_LOG - i) {
+                assert_eq!(w_eval(i, v[i + t]), v[t], "W_{i}(v_{})", i + t);
+            }
+        }
+    }
+
+    /// `X_j(y)` as a GF(2) coefficient vector of length `2^k`: the product of `W_i` for bits of j,
+    /// with `W_i = sum_(t subset of i) y^(2^t)` (Lucas' theorem on the binomial coefficients).
+    fn novel_basis_poly(j: usize, k: usize) -> Vec<bool> {
+        let mut p = vec![false; 1 << k];
+        p[0] = true;
+        for i in 0..k {
+            if (j >> i) & 1 == 1 {
+                let mut q = vec![false; 1 << k];
+                for (e, &c) in p.iter().enumerate() {
+                    if c {
+                        for t in (0..=i).filter(|t| t & i == *t) {
+                            q[e + (1 << t)] ^= true;
+                        }
+                    }
+                }
+                p = q;
+            }
+        }
+        p
+    }
+
+    proptest! {
+        #[test]
+        fn field_products_match_the_reference(a in any::<u64>(), b in any::<u64>()) {
+            prop_assert_eq!(PortableField.mul(a, b), gf64_mul(a, b));
+            prop_assert_eq!(reduce(a, b), gf64_reduce(u128::from(a) | (u128::from(b) << 64)));
+            if let Some(p) = crate::pclmul::Pclmul::detect() {
+                prop_assert_eq!(crate::pclmul::PclmulField::new(p).mul(a, b), gf64_mul(a, b));
+            }
+            if let Some(w) = crate::pclmul::Avx512Field::detect() {
+                prop_assert_eq!(w.mul(a, b), gf64_mul(a, b));
+            }
+        }
+
+        #[test]
+        fn novel_basis_conversion_is_exact_and_invertible(
+            k in 0usize..9, seed in any::<u64>(), width in 1usize..4,
+        ) {
+            use rand::Rng;
+            let mut rng = qkd_core::sim_rng(seed);
+            let f: Vec<u64> = (0..(width << k)).map(|_| rng.next_u64()).collect();
+            let mut d = f.clone();
+            to_novel(&mut d, k, width);
+            // Rebuild each column as sum_j d_j X_j in the monomial basis.
+            let mut back = vec![0u64; width << k];
+            for j in 0..(1usize << k) {
+                for (e, &c) in novel_basis_poly(j, k).iter().enumerate() {
+                    if c {
+                        for col in 0..width {
+                            back[e * width + col] ^= d[j * width + col];
+                        }
+                    }
+                }
+            }
+            prop_assert_eq!(&back, &f);
+            from_novel(&mut d, k, width);
+            prop_assert_eq!(&d, &f);
+        }
+
+        #[test]
+        fn skipping_empty_rows_changes_nothing(k in 0usize..12, seed in any::<u64>(), cut in 0.0f64..=1.0) {
+            use rand::Rng;
+            let mut rng = qkd_core::sim_rng(seed);
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+            let filled = ((1usize << k) as f64 * cut) as usize;
+            let f: Vec<u64> = (0..(1usize << k)).map(|i| if i < filled { rng.next_u64() } else { 0 }).collect();
+            let (mut full, mut skipped) = (f.clone(), f);
+            to_novel(&mut full, k, 1);
+            to_novel_filled(&mut skipped, k, 1, filled);
+            prop_assert_eq!(full, skipped);
+        }
+
+        #[test]
+        fn transform_evaluates_at_the_subspace_points(k in 0usize..7, seed in any::<u64>()) {
+            use rand::Rng;
+            let mut rng = qkd_core::sim_rng(seed);
+            let d: Vec<u64> = (0..(1usize << k)).map(|_| rng.next_u64()).collect();
+            let mut e = d.clone();
+            fft(PortableField, &mut e, 0);
+            for (u, &got) in e.iter().enumerate() {
+                let x = omega(u);
+                let want = d.iter().enumerate().fold(0u64, |acc, (j, &dj)| {
+                    let xj = (0..k).filter(|i| (j >> i) & 1 == 1).fold(1u64, |p, i| gf64_mul(p, w_eval(i, x)));
+                    acc ^ gf64_mul(dj, xj)
+                });
+                prop_assert_eq!(got, want, "point {}", u);
+            }
+            ifft(PortableField, &mut e, 0);
+            prop_assert_eq!(e, d);
+        }
+
+        #[test]
+        fn fft_products_match_karatsuba(
+            a in proptest::collection::vec(any::<u64>(), 1..300),
+            b in proptest::collection::vec(any::<u64>(), 1..300),
+        ) {
+            let want = crate::clmul::mul(Kernel::Portable, &a, &b);
+            prop_assert_eq!(&mul(Kernel::detect(), &a, &b), &want);
+            prop_assert_eq!(&mul(Kernel::Portable, &a, &b), &want);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn every_field_kernel_gives_the_same_transforms_and_products(
+            k in 0usize..14, seed in any::<u64>(),
+        ) {
+            use rand::Rng;
+            let mut rng = qkd_core::sim_rng(seed);
+            let d: Vec<u64> = (0..(1usize << k)).map(|_| rng.next_u64()).collect();
+            let e: Vec<u64> = (0..(1usize << k)).map(|_| rng.next_u64()).collect();
+            let run = |f: &dyn Fn(&mut [u64], &mut [u64])| {
+                let (mut x, mut y) = (d.clone(), e.clone());
+                f(&mut x, &mut y);
+                (x, y)
+            };
+            let portable = run(&|x, y| {
+                fft(PortableField, x, 0);
+                PortableField.pointwise(x, y);
+                ifft(PortableField, y, 0);
+            });
+            if let Some(p) = crate::pclmul::Pclmul::detect() {
+                let f = crate::pclmul::PclmulField::new(p);
+                prop_assert_eq!(&run(&|x, y| { fft(f, x, 0); f.pointwise(x, y); ifft(f, y, 0); }), &portable);
+            }
+            if let Some(f) = crate::pclmul::Avx512Field::detect() {
+                prop_assert_eq!(&run(&|x, y| { fft(f, x, 0); f.pointwise(x, y); ifft(f, y, 0); }), &portable);
+            }
+        }
+    }
+
+    #[test]
+    fn large_products_cross_the_parallel_and_block_thresholds() {
+        use rand::Rng;
+        let mut rng = qkd_core::sim_rng(9);
+        let a: Vec<u64> = (0..40_000).map(|_| rng.next_u64()).collect();
+        let b: Vec<u64> = (0..25_001).map(|_| rng.next_u64()).collect();
+        let want = crate::clmul::mul(Kernel::detect(), &a, &b);
+        assert_eq!(mul(Kernel::detect(), &a, &b), want);
+        assert_eq!(
+            middle_product(Kernel::detect(), &a, &b, 30_000, 100),
+            want[30_000..30_100]
+        );
+    }
+
+    #[test]
+    fn wrapped_transform_sizes_are_taken_only_where_the_window_is_clean() {
+        // Toeplitz at 1e6 -> 5e5 bits: 46_876 seed and 31_250 input elements, window around
+        // 31_249 .. 46_876: the power-of-two k = 16 (W_16 = y^65536 + y) is clean.
+        assert_eq!(transform_log(46_876, 31_250, 31_248, 46_877), Some(16));
+        // At 1e7 no k = 19 reduction misses the window: the unwrapped 2^20.
+        assert_eq!(transform_log(468_750, 312_500, 312_498, 468_751), Some(20));
+        // Small power-of-two transforms wrap too: 2^8 points for 100 + 60 words.
+        assert_eq!(transform_log(200, 120, 118, 201), Some(8));
+    }
+
+    #[test]
+    fn wrapped_middle_products_match_karatsuba() {
+        use rand::Rng;
+        let mut rng = qkd_core::sim_rng(10);
+        // The word shapes of Toeplitz hashing 1e6 -> 5e5 bits (transform 2^16, wrapped) and a
+        // small one (2^8, wrapped).
+        for (la, lb) in [(23_438usize, 15_625usize), (100, 60)] {
+            let a: Vec<u64> = (0..la).map(|_| rng.next_u64()).collect();
+            let b: Vec<u64> = (0..lb).map(|_| rng.next_u64()).collect();
+            let (w0, len) = (lb - 1, la - lb + 1);
+            let (lo, hi) = element_range(la, lb, w0, len);
+            assert!(
+                transform_log(2 * la, 2 * lb, lo, hi).unwrap()
+                    < transform_log(2 * la, 2 * lb, 0, 2 * (la + lb)).unwrap()
+            );
+            let want = crate::clmul::middle_product(Kernel::detect(), &a, &b, w0, len);
+            assert_eq!(middle_product(Kernel::detect(), &a, &b, w0, len), want);
+            assert_eq!(middle_product(Kernel::Portable, &a, &b, w0, len), want);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn toeplitz_shaped_middle_products_match_karatsuba(
+            b_len in 1usize..3000, extra in 0usize..3000, w_shift in 0usize..4, seed in any::<u64>(),
+        ) {
+            use rand::Rng;
+            let mut rng = qkd_core::sim_rng(seed);
+            let a: Vec<u64> = (0..b_len + extra).map(|_| rng.next_u64()).collect();
+            let b: Vec<u64> = (0..b_len).map(|_| rng.next_u64()).collect();
+            let w0 = (b_len - 1).saturating_sub(w_shift);
+            let len = extra + 1 + w_shift;
+            let want = crate::clmul::middle_product(Kernel::detect(), &a, &b, w0, len);
+            prop_assert_eq!(&middle_product(Kernel::detect(), &a, &b, w0, len), &want);
+        }
+    }
+}
