@@ -534,6 +534,20 @@ mod tests {
     }
 
     #[test]
+    fn eps_cor_follows_the_tag_length() {
+        let mut c = CascadeConfig::default();
+        // n = 10,000: 157 words + 1 = 158 over 2^64.
+        assert!((c.eps_cor(10_000) - 158.0 / 2f64.powi(64)).abs() < 1e-30);
+        c.tag_bits = 32;
+        assert!((c.eps_cor(10_000) - 158.0 / 2f64.powi(32)).abs() < 1e-15);
+        c.confirmation = false;
+        assert!((c.eps_cor(10_000) - 1.0).abs() < f64::EPSILON);
+        assert!(CascadeConfig::builder().tag_bits(0).build().is_err());
+        assert!(CascadeConfig::builder().tag_bits(65).build().is_err());
+        assert!(CascadeConfig::builder().tag_bits(1).build().is_ok());
+    }
+
+    #[test]
     fn sizes_are_clamped_to_the_key() {
         assert_eq!(BlockRule::QberScaled(0.73).size(10, 0.001, 1), 10);
         assert_eq!(BlockRule::TimesPrevious(2).size(10, 0.1, 8), 10);

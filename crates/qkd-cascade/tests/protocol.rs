@@ -49,6 +49,12 @@ fn every_variant_reconciles() {
 
 #[test]
 fn bad_input_is_a_typed_error() {
+    for bad in ["cascade-original+tag0", "cascade-original+tag65", "cascade-original+tagx"] {
+        assert!(matches!(
+            Cascade::from_name(bad),
+            Err(qkd_cascade::CascadeError::UnknownVariant(_))
+        ));
+    }
     let algo = Cascade::variant(Variant::Original);
     let p = ReconcileParams::new(Qber::new(0.02).unwrap(), 1);
     assert!(matches!(
