@@ -235,7 +235,9 @@ pub struct BiconfConfig {
     /// Also bisect the complement of the subset when its parity differs (its parity is inferred
     /// from the whole-key parity when `block_parity_inference` is on, else asked).
     pub correct_complement: bool,
-    /// Cascade BICONF corrections into the earlier passes' blocks.
+    /// Cascade BICONF corrections into the earlier passes' blocks. Off in the published variant
+    /// (the public implementations' `biconf`; their `biconf-cascade` turns it on: switch
+    /// `+biconf-cascade`).
     pub cascade: bool,
 }
 
@@ -245,7 +247,7 @@ impl Default for BiconfConfig {
             streak: 10,
             max_rounds: 200,
             correct_complement: false,
-            cascade: true,
+            cascade: false,
         }
     }
 }

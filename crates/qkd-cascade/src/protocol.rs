@@ -671,7 +671,11 @@ impl CascadeBob {
                 let found = if get(&pass.alice, bi) == get(&pass.bob, bi) {
                     // An even block: with sub-block reuse, a known sub-block on the corrected bit's
                     // path may still hold an odd number of errors.
-                    if reuse { pass.odd_sub_block(root, pos) } else { None }
+                    if reuse {
+                        pass.odd_sub_block(root, pos)
+                    } else {
+                        None
+                    }
                 } else {
                     Some(root)
                 };

@@ -49,7 +49,12 @@ fn every_variant_reconciles() {
 
 #[test]
 fn bad_input_is_a_typed_error() {
-    for bad in ["cascade-original+tag0", "cascade-original+tag65", "cascade-original+tagx"] {
+    for bad in [
+        "cascade-original+tag0",
+        "cascade-original+tag65",
+        "cascade-original+tagx",
+        "cascade-original+biconf-cascade",
+    ] {
         assert!(matches!(
             Cascade::from_name(bad),
             Err(qkd_cascade::CascadeError::UnknownVariant(_))
