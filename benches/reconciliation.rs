@@ -3,24 +3,17 @@
 //!
 //! `cargo bench --bench reconciliation -- --warm-up-time 1 --measurement-time 3`
 //! Throughput is in reconciled key bits (one frame of n bits per iteration, both parties).
+//! The scaling of Cascade with the frame length (1e4 to 1e6) is `crates/qkd-cascade/benches/cascade.rs`;
+//! both benches draw their frames from `qkd_core::harness::frame_set`.
 
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use qkd::cascade::Cascade;
-use qkd::core::harness::{ErrorModel, noisy_pair};
-use qkd::core::{BitBlock, DynReconciler, Qber, ReconcileParams, derive_seed, sim_rng};
+use qkd::core::harness::{ErrorModel, frame_set};
+use qkd::core::{DynReconciler, Qber, ReconcileParams};
 
 const N: usize = 10_000;
-
-fn frames(q: Qber, count: usize) -> Vec<(BitBlock, BitBlock)> {
-    (0..count)
-        .map(|i| {
-            let mut rng = sim_rng(derive_seed(2, "reconciliation bench", i as u64));
-            noisy_pair(N, q, ErrorModel::Bernoulli, &mut rng)
-        })
-        .collect()
-}
 
 fn bench(c: &mut Criterion) {
     let mut algos: Vec<Box<dyn DynReconciler>> = Cascade::variant_names()
@@ -40,7 +33,7 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(N as u64));
     for q in [0.02, 0.10] {
         let qber = Qber::new(q).expect("valid QBER");
-        let set = frames(qber, 16);
+        let set = frame_set(N, qber, ErrorModel::Bernoulli, 16, 2);
         for algo in &algos {
             let mut i = 0usize;
             group.bench_function(format!("{}/q={q}", algo.name()), |b| {

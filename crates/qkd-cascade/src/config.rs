@@ -199,6 +199,7 @@ impl Variant {
             block_parity_inference: false,
             biconf: (self == Variant::Biconf).then(BiconfConfig::default),
             confirmation: true,
+            tag_bits: 64,
         }
     }
 }
@@ -234,7 +235,9 @@ pub struct BiconfConfig {
     /// Also bisect the complement of the subset when its parity differs (its parity is inferred
     /// from the whole-key parity when `block_parity_inference` is on, else asked).
     pub correct_complement: bool,
-    /// Cascade BICONF corrections into the earlier passes' blocks.
+    /// Cascade BICONF corrections into the earlier passes' blocks. Off in the published variant
+    /// (the public implementations' `biconf`; their `biconf-cascade` turns it on: switch
+    /// `+biconf-cascade`).
     pub cascade: bool,
 }
 
@@ -244,7 +247,7 @@ impl Default for BiconfConfig {
             streak: 10,
             max_rounds: 200,
             correct_complement: false,
-            cascade: true,
+            cascade: false,
         }
     }
 }
@@ -257,17 +260,26 @@ pub struct CascadeConfig {
     pub schedule: BlockSchedule,
     /// How passes are shuffled.
     pub shuffle: ShuffleMode,
-    /// Remember every sub-block parity Alice disclosed (and the sibling parities they imply) and
-    /// never ask it again when a block is re-searched (Martinez-Mateo et al. 2015, options 4/7/8).
+    /// Sub-block reuse (Martinez-Mateo et al. 2015, options 4/7/8): when a corrected bit leaves a
+    /// block of an earlier pass with an even number of errors, still search the smallest sub-block
+    /// on that bit's path whose parity Alice disclosed in an earlier search and which now holds an
+    /// odd number of errors. (Parities once disclosed are never asked again in any variant.)
     pub sub_block_reuse: bool,
     /// Infer the parity of the last block of each pass after the first from the whole-key parity
     /// (known from the first pass): one parity fewer per pass.
     pub block_parity_inference: bool,
     /// BICONF rounds after the Cascade passes, if any.
     pub biconf: Option<BiconfConfig>,
-    /// Confirm the result with a 64-bit polynomial hash (counted in the ledger); a mismatch fails
+    /// Confirm the result with a polynomial hash tag (counted in the ledger); a mismatch fails
     /// the frame. Turn off only to study residual errors.
     pub confirmation: bool,
+    /// Confirmation tag length t in bits, 1..=64 (default 64). The tag is the low t bits of the
+    /// GF(2^64) polynomial hash; two different keys of n bits collide with probability at most
+    /// `eps_cor = (ceil(n/64) + 1) / 2^t` ([`CascadeConfig::eps_cor`]): the tag difference is a
+    /// nonzero polynomial of degree at most `ceil(n/64) + 1` in the hash point, and for each of the
+    /// `2^(64-t)` values whose low t bits vanish it has at most that many roots. A shorter tag
+    /// discloses fewer bits and is a legitimate choice only with this larger eps_cor.
+    pub tag_bits: u8,
 }
 
 impl Default for CascadeConfig {
@@ -292,6 +304,19 @@ impl CascadeConfig {
         CascadeConfigBuilder {
             config: variant.config(),
         }
+    }
+
+    /// The correctness error of the confirmation for keys of `n_bits` bits: the probability
+    /// that a frame with residual errors passes, `(ceil(n/64) + 1) / 2^tag_bits` (1 without
+    /// confirmation).
+    #[must_use]
+    pub fn eps_cor(&self, n_bits: usize) -> f64 {
+        if !self.confirmation {
+            return 1.0;
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let degree = (n_bits.div_ceil(64) + 1) as f64;
+        (degree * (-f64::from(self.tag_bits)).exp2()).min(1.0)
     }
 
     /// Checks the configuration.
@@ -326,6 +351,12 @@ impl CascadeConfig {
                 }
                 _ => {}
             }
+        }
+        if !(1..=64).contains(&self.tag_bits) {
+            return Err(CascadeError::InvalidConfig(format!(
+                "a confirmation tag of {} bits is outside 1..=64",
+                self.tag_bits
+            )));
         }
         if let Some(b) = &self.biconf
             && (b.streak == 0 || b.max_rounds == 0)
@@ -404,6 +435,13 @@ impl CascadeConfigBuilder {
     #[must_use]
     pub fn confirmation(mut self, on: bool) -> Self {
         self.config.confirmation = on;
+        self
+    }
+
+    /// Confirmation tag length in bits (1..=64; see [`CascadeConfig::tag_bits`]).
+    #[must_use]
+    pub fn tag_bits(mut self, bits: u8) -> Self {
+        self.config.tag_bits = bits;
         self
     }
 
@@ -495,6 +533,20 @@ mod tests {
                 .build()
                 .is_err()
         );
+    }
+
+    #[test]
+    fn eps_cor_follows_the_tag_length() {
+        let mut c = CascadeConfig::default();
+        // n = 10,000: 157 words + 1 = 158 over 2^64.
+        assert!((c.eps_cor(10_000) - 158.0 / 2f64.powi(64)).abs() < 1e-30);
+        c.tag_bits = 32;
+        assert!((c.eps_cor(10_000) - 158.0 / 2f64.powi(32)).abs() < 1e-15);
+        c.confirmation = false;
+        assert!((c.eps_cor(10_000) - 1.0).abs() < f64::EPSILON);
+        assert!(CascadeConfig::builder().tag_bits(0).build().is_err());
+        assert!(CascadeConfig::builder().tag_bits(65).build().is_err());
+        assert!(CascadeConfig::builder().tag_bits(1).build().is_ok());
     }
 
     #[test]

@@ -71,7 +71,9 @@ impl Cascade {
 
     /// The algorithm called `name`: `cascade-<variant>` optionally followed by switches
     /// `+bpi` (block-parity inference), `+reuse` (sub-block reuse), `+det` (deterministic shuffles),
-    /// `+shuffle-all` (shuffle the first pass too), e.g. `cascade-option8+bpi+det`.
+    /// `+shuffle-all` (shuffle the first pass too), `+biconf-cascade` (BICONF corrections cascade
+    /// into the earlier passes; BICONF variant only), `+tagN` (an N-bit confirmation tag, N in
+    /// 1..=64, see [`CascadeConfig::tag_bits`]), e.g. `cascade-option8+bpi+det+tag32`.
     ///
     /// # Errors
     /// [`CascadeError::UnknownVariant`] for an unknown variant or switch.
@@ -90,7 +92,17 @@ impl Cascade {
                 "reuse" => config.sub_block_reuse = true,
                 "det" => config.shuffle = ShuffleMode::Deterministic,
                 "shuffle-all" => config.shuffle = ShuffleMode::EveryPass,
-                _ => return Err(unknown()),
+                "biconf-cascade" => {
+                    if let Some(b) = config.biconf.as_mut() {
+                        b.cascade = true;
+                    } else {
+                        return Err(unknown());
+                    }
+                }
+                s => match s.strip_prefix("tag").map(str::parse::<u8>) {
+                    Some(Ok(bits)) if (1..=64).contains(&bits) => config.tag_bits = bits,
+                    _ => return Err(unknown()),
+                },
             }
         }
         Ok(Self {

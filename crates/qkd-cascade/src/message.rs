@@ -49,8 +49,10 @@ pub enum CascadeMessage {
     },
     /// Bob: the confirmation tag of his corrected key.
     Confirm {
-        /// 64-bit polynomial hash tag.
+        /// The low `bits` bits of the GF(2^64) polynomial hash (higher bits zero).
         tag: u64,
+        /// Tag length in bits, 1..=64.
+        bits: u8,
     },
     /// Bob, without confirmation: reconciliation is over.
     Finish,
@@ -86,7 +88,7 @@ impl Message for CascadeMessage {
                 32 + PASS_SPEC_BITS * open.len() as u64 + QUERY_BITS * queries.len() as u64
             }
             CascadeMessage::Parities { count, .. } => 32 + u64::from(*count),
-            CascadeMessage::Confirm { .. } => 64,
+            CascadeMessage::Confirm { bits, .. } => 8 + u64::from(*bits),
             CascadeMessage::Verdict { .. } | CascadeMessage::Finish => 1,
         }
     }
@@ -97,8 +99,8 @@ impl Message for CascadeMessage {
             CascadeMessage::Ask { .. } => 0,
             // Every parity is a function of Alice's key.
             CascadeMessage::Parities { count, .. } => u64::from(*count),
-            // The tag is a function of the (corrected) key.
-            CascadeMessage::Confirm { .. } => 64,
+            // The tag is a function of the (corrected) key; its length is public.
+            CascadeMessage::Confirm { bits, .. } => u64::from(*bits),
             // Whether two keys agree says nothing about their value beyond the tag.
             CascadeMessage::Verdict { .. } | CascadeMessage::Finish => 0,
         }

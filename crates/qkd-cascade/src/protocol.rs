@@ -50,6 +50,11 @@ impl Setup {
         ConfirmationHasher::from_seed(derive_seed(self.seed, "cascade confirmation", 0))
     }
 
+    /// The confirmation tag of `key`: the low `tag_bits` bits of the polynomial hash.
+    fn tag(&self, key: &BitBlock) -> u64 {
+        self.hasher().tag(key) & tag_mask(self.config.tag_bits)
+    }
+
     /// Which block parities of a freshly opened pass Alice sends: `(first_block, last_block_sent,
     /// last_inferred)`. Cascade passes after the first infer their last block from the whole-key
     /// parity when block-parity inference is on; BICONF sends its subset, and its complement only
@@ -81,6 +86,11 @@ impl Setup {
 struct Disclosure {
     sent: u32,
     inferred: u32,
+}
+
+/// The low `bits` bits set (`bits` in 1..=64, validated with the configuration).
+fn tag_mask(bits: u8) -> u64 {
+    u64::MAX >> (64 - u32::from(bits.clamp(1, 64)))
 }
 
 fn unexpected(party: Party, step: &'static str, reason: impl Into<String>) -> ProtocolError {
@@ -234,9 +244,19 @@ impl Role for CascadeAlice {
     fn receive(&mut self, message: CascadeMessage) -> Result<TurnOf, ProtocolError> {
         match message {
             CascadeMessage::Ask { open, queries } => self.answer(&open, &queries),
-            CascadeMessage::Confirm { tag } => {
+            CascadeMessage::Confirm { tag, bits } => {
+                if bits != self.setup.config.tag_bits {
+                    return Err(unexpected(
+                        Party::Alice,
+                        "cascade.confirm",
+                        format!(
+                            "tag of {bits} bits, configured {}",
+                            self.setup.config.tag_bits
+                        ),
+                    ));
+                }
                 let hasher = self.setup.hasher();
-                let ok = hasher.tags_match(hasher.tag(&self.key), tag);
+                let ok = hasher.tags_match(self.setup.tag(&self.key), tag);
                 let outcome = if ok {
                     Outcome::Success(std::mem::take(&mut self.key))
                 } else {
@@ -277,7 +297,10 @@ struct BobPass {
     searching: Vec<u64>,
     /// Processed: a correction elsewhere re-opens this pass's blocks.
     active: bool,
-    /// Sub-block parity cache (heap-numbered nodes per block), when sub-block reuse is on.
+    /// Every sub-block parity Alice disclosed in this pass, and the sibling parity it implies
+    /// (heap-numbered nodes per block, root 1). Kept in every variant: a parity once disclosed
+    /// is public, so asking it again would disclose nothing new and only inflate the ledger (the
+    /// public implementations keep their sub-block objects, and with them these parities, too).
     tree_known: Vec<u64>,
     tree_val: Vec<u64>,
 }
@@ -289,7 +312,7 @@ impl Drop for BobPass {
 }
 
 impl BobPass {
-    fn new(spec: PassSpec, layout: Layout, key: &[u64], reuse: bool) -> Self {
+    fn new(spec: PassSpec, layout: Layout, key: &[u64]) -> Self {
         let words = permuted_words(key, &layout.perm.fwd);
         let nb = layout.num_blocks() as usize;
         let bw = nb.div_ceil(64);
@@ -300,11 +323,7 @@ impl BobPass {
                 set(&mut bob, b as usize, true);
             }
         }
-        let tree_bits = if reuse {
-            nb * layout.tree_slots as usize
-        } else {
-            0
-        };
+        let tree_bits = nb * layout.tree_slots as usize;
         Self {
             spec,
             layout,
@@ -322,6 +341,36 @@ impl BobPass {
     #[inline]
     fn tree_index(&self, block: u32, node: u32) -> usize {
         block as usize * self.layout.tree_slots as usize + node as usize
+    }
+
+    /// The smallest sub-block on the path from `root` (an even block) to pass position `pos` whose
+    /// parity Alice disclosed (or implied) and which now holds an odd number of errors: where a
+    /// search is cheapest (sub-block reuse, Martinez-Mateo et al. 2015; the smallest-first order of
+    /// the public implementation).
+    fn odd_sub_block(&self, root: Search, pos: u32) -> Option<Search> {
+        let mut s = root;
+        let mut best = None;
+        while s.end - s.start > 1 {
+            let mid = s.mid();
+            let (node, start, end) = if pos < mid {
+                (2 * s.node, s.start, mid)
+            } else {
+                (2 * s.node + 1, mid, s.end)
+            };
+            s.node = node;
+            s.start = start;
+            s.end = end;
+            let t = self.tree_index(s.block, node);
+            if !get(&self.tree_known, t) {
+                // Nodes below an unknown one were never reached by a search.
+                break;
+            }
+            s.alice = get(&self.tree_val, t);
+            if parity_of_words(&self.words, start as usize, end as usize) != s.alice {
+                best = Some(s);
+            }
+        }
+        best
     }
 }
 
@@ -365,6 +414,7 @@ pub struct CascadeBob {
     pending_open: Vec<usize>,
     ready: Vec<Search>,
     waiting: Vec<Search>,
+    /// (pass, pass position) of corrected bits whose blocks must be re-examined.
     dirty: Vec<(u16, u32)>,
     expected: u32,
     /// Alice's whole-key parity, once the first pass is known.
@@ -421,7 +471,7 @@ impl CascadeBob {
             ProtocolError::InvalidInput(format!("pass {spec:?} is not in the schedule"))
         })?;
         let d = self.setup.disclosure(spec, layout.num_blocks());
-        let pass = BobPass::new(spec, layout, &self.key, self.reuse());
+        let pass = BobPass::new(spec, layout, &self.key);
         self.pending_open.push(self.passes.len());
         self.passes.push(pass);
         Ok(d.sent)
@@ -482,19 +532,16 @@ impl CascadeBob {
                 set(&mut pass.known, b, true);
             }
         }
-        let reuse = self.reuse();
         for mut s in std::mem::take(&mut self.waiting) {
             let a = CascadeMessage::parity(words, i);
             i += 1;
             s.answer = Some(a);
-            if reuse {
-                let pass = &mut self.passes[usize::from(s.pass)];
-                let l = pass.tree_index(s.block, 2 * s.node);
-                set(&mut pass.tree_known, l, true);
-                set(&mut pass.tree_val, l, a);
-                set(&mut pass.tree_known, l + 1, true);
-                set(&mut pass.tree_val, l + 1, a ^ s.alice);
-            }
+            let pass = &mut self.passes[usize::from(s.pass)];
+            let l = pass.tree_index(s.block, 2 * s.node);
+            set(&mut pass.tree_known, l, true);
+            set(&mut pass.tree_val, l, a);
+            set(&mut pass.tree_known, l + 1, true);
+            set(&mut pass.tree_val, l + 1, a ^ s.alice);
             self.ready.push(s);
         }
         Ok(())
@@ -534,8 +581,8 @@ impl CascadeBob {
         any
     }
 
-    /// Flips key bit `j` (a corrected error) in the key and every pass, and marks the blocks holding
-    /// it in processed passes for re-examination.
+    /// Flips key bit `j` (a corrected error) in the key and every pass, and marks its position in
+    /// processed passes for re-examination.
     fn flip(&mut self, j: u32, from: usize) {
         self.corrections += 1;
         self.key[(j >> 6) as usize] ^= 1u64 << (j & 63);
@@ -549,7 +596,7 @@ impl CascadeBob {
             if pass.active && (cascade_all || pi == from) {
                 // Pass indices are below u16::MAX (checked when opening).
                 #[allow(clippy::cast_possible_truncation)]
-                self.dirty.push((pi as u16, b));
+                self.dirty.push((pi as u16, pos));
             }
         }
     }
@@ -558,11 +605,10 @@ impl CascadeBob {
     /// its end when a correction elsewhere made its range even.
     fn step(&mut self, mut s: Search) {
         let pi = usize::from(s.pass);
-        let reuse = self.reuse();
         let pass = &mut self.passes[pi];
         if parity_of_words(&pass.words, s.start as usize, s.end as usize) == s.alice {
             set(&mut pass.searching, s.block as usize, false);
-            self.dirty.push((s.pass, s.block));
+            self.dirty.push((s.pass, s.start));
             return;
         }
         loop {
@@ -576,7 +622,7 @@ impl CascadeBob {
             let left = 2 * s.node;
             let alice_left = if let Some(a) = s.answer.take() {
                 a
-            } else if reuse && get(&pass.tree_known, pass.tree_index(s.block, left)) {
+            } else if get(&pass.tree_known, pass.tree_index(s.block, left)) {
                 get(&pass.tree_val, pass.tree_index(s.block, left))
             } else {
                 self.waiting.push(s);
@@ -604,24 +650,38 @@ impl CascadeBob {
             if self.dirty.is_empty() {
                 return;
             }
-            for (p, b) in std::mem::take(&mut self.dirty) {
+            let reuse = self.reuse();
+            for (p, pos) in std::mem::take(&mut self.dirty) {
                 let pass = &mut self.passes[usize::from(p)];
+                let b = pass.layout.block_of(pos);
                 let bi = b as usize;
-                if !get(&pass.searching, bi)
-                    && get(&pass.known, bi)
-                    && get(&pass.alice, bi) != get(&pass.bob, bi)
-                {
+                if get(&pass.searching, bi) || !get(&pass.known, bi) {
+                    continue;
+                }
+                let (start, end) = pass.layout.block_range(b);
+                let root = Search {
+                    pass: p,
+                    block: b,
+                    node: 1,
+                    start,
+                    end,
+                    alice: get(&pass.alice, bi),
+                    answer: None,
+                };
+                let found = if get(&pass.alice, bi) == get(&pass.bob, bi) {
+                    // An even block: with sub-block reuse, a known sub-block on the corrected bit's
+                    // path may still hold an odd number of errors.
+                    if reuse {
+                        pass.odd_sub_block(root, pos)
+                    } else {
+                        None
+                    }
+                } else {
+                    Some(root)
+                };
+                if let Some(s) = found {
                     set(&mut pass.searching, bi, true);
-                    let (start, end) = pass.layout.block_range(b);
-                    self.ready.push(Search {
-                        pass: p,
-                        block: b,
-                        node: 1,
-                        start,
-                        end,
-                        alice: get(&pass.alice, bi),
-                        answer: None,
-                    });
+                    self.ready.push(s);
                 }
             }
             if self.ready.is_empty() {
@@ -670,9 +730,12 @@ impl CascadeBob {
             }
         };
         if self.setup.config.confirmation {
-            let tag = self.setup.hasher().tag(&key);
+            let tag = self.setup.tag(&key);
             self.phase = Phase::Confirming;
-            Turn::Send(CascadeMessage::Confirm { tag })
+            Turn::Send(CascadeMessage::Confirm {
+                tag,
+                bits: self.setup.config.tag_bits,
+            })
         } else {
             self.phase = Phase::Finished;
             Turn::SendAndDone(CascadeMessage::Finish, Outcome::Success(key).into())

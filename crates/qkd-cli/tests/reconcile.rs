@@ -42,6 +42,10 @@ fn reconcile_json_has_the_documented_fields() {
         "fer_ci95",
         "undetected_frames",
         "seconds_per_frame",
+        "efficiency_estimated_parities_only",
+        "efficiency_parities_only",
+        "cascade_tag_bits",
+        "eps_cor",
     ] {
         assert!(v.get(field).is_some(), "missing {field}");
     }

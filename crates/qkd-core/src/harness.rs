@@ -144,6 +144,25 @@ pub fn noisy_pair<R: Rng + ?Sized>(
     (alice, bob)
 }
 
+/// `count` seeded frames (Alice's key, Bob's noisy copy) of `block_bits` bits: frame `i` from
+/// `derive_seed(seed, "bench frame", i)`. The shared frame set of the reconciliation benches, so
+/// Cascade's own bench and the workspace's Cascade-versus-LDPC bench measure the same frames.
+#[must_use]
+pub fn frame_set(
+    block_bits: usize,
+    qber: Qber,
+    model: ErrorModel,
+    count: usize,
+    seed: u64,
+) -> Vec<(BitBlock, BitBlock)> {
+    (0..count)
+        .map(|i| {
+            let mut rng = sim_rng(derive_seed(seed, "bench frame", i as u64));
+            noisy_pair(block_bits, qber, model, &mut rng)
+        })
+        .collect()
+}
+
 /// Runs `config.frames` frames of `algorithm`; `progress` is called with the number of frames done.
 ///
 /// Frame `i` uses keys from `derive_seed(seed, "frame", i)` and the protocol seed

@@ -14,9 +14,6 @@ use serde::Serialize;
 
 use super::{GlobalArgs, print_json};
 
-/// Bits of the confirmation tag every Cascade frame discloses (qkd-core's GF(2^64) hash).
-const CASCADE_TAG_BITS: f64 = 64.0;
-
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Model {
     /// Each bit flips independently with probability Q.
@@ -73,15 +70,26 @@ pub(crate) fn algorithm(name: &str, block_bits: usize) -> anyhow::Result<Box<dyn
     )
 }
 
-/// One row of the report: the sweep summary plus the Cascade figure comparable with the public
-/// implementations (asked parities only, against the estimated QBER).
+/// One row of the report: the sweep summary plus, for Cascade, the figure comparable with the
+/// public implementations and the confirmation's share.
 #[derive(Serialize)]
 struct Row {
     #[serde(flatten)]
     summary: SweepSummary,
-    /// Cascade only: mean of (disclosed - 64 tag bits) / (n h(estimated QBER)).
+    /// Cascade only: mean of (disclosed - tag bits) / (n h(estimated QBER)): the asked parities
+    /// against the estimate, the figure the public C++/Python implementations report.
     #[serde(skip_serializing_if = "Option::is_none")]
     efficiency_estimated_parities_only: Option<f64>,
+    /// Cascade only: mean of (disclosed - tag bits) / (n h(true frame QBER)), i.e. the strict f
+    /// without the confirmation tag ("Cascade disclosures only").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    efficiency_parities_only: Option<f64>,
+    /// Cascade only: confirmation tag bits per frame (counted in `efficiency_mean`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cascade_tag_bits: Option<u8>,
+    /// Cascade only: the confirmation's correctness error bound for this frame length.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    eps_cor: Option<f64>,
 }
 
 pub(crate) fn run(global: &GlobalArgs, args: &ReconcileArgs) -> anyhow::Result<()> {
@@ -143,16 +151,49 @@ pub(crate) fn run(global: &GlobalArgs, args: &ReconcileArgs) -> anyhow::Result<(
             if let Some(b) = bar {
                 b.finish_and_clear();
             }
-            #[allow(clippy::cast_precision_loss)]
-            let tag_share =
-                CASCADE_TAG_BITS / (args.block as f64 * binary_entropy(summary.estimated_qber));
-            let parities_only = name
+            let cascade = name
                 .starts_with("cascade-")
-                .then_some(summary.efficiency_estimated_mean - tag_share);
-            rows.push(Row {
-                summary,
-                efficiency_estimated_parities_only: parities_only,
-            });
+                .then(|| qkd_cascade::Cascade::from_name(name))
+                .transpose()?;
+            let row = match cascade {
+                Some(c) => {
+                    let config = c.config();
+                    let tag = if config.confirmation {
+                        f64::from(config.tag_bits)
+                    } else {
+                        0.0
+                    };
+                    #[allow(clippy::cast_precision_loss)]
+                    let n = args.block as f64;
+                    let share_est = tag / (n * binary_entropy(summary.estimated_qber));
+                    // The strict f averages over frames against each frame's true QBER; with
+                    // `--error-model exact` every frame has the channel QBER, so the tag's share is
+                    // the same in every frame. With Bernoulli errors this is the share at the
+                    // channel QBER (an approximation of the per-frame mean).
+                    let share_true = tag / (n * binary_entropy(summary.qber));
+                    Row {
+                        efficiency_estimated_parities_only: Some(
+                            summary.efficiency_estimated_mean - share_est,
+                        ),
+                        efficiency_parities_only: Some(summary.efficiency_mean - share_true),
+                        cascade_tag_bits: Some(if config.confirmation {
+                            config.tag_bits
+                        } else {
+                            0
+                        }),
+                        eps_cor: Some(config.eps_cor(args.block)),
+                        summary,
+                    }
+                }
+                None => Row {
+                    summary,
+                    efficiency_estimated_parities_only: None,
+                    efficiency_parities_only: None,
+                    cascade_tag_bits: None,
+                    eps_cor: None,
+                },
+            };
+            rows.push(row);
         }
     }
     if global.json {
@@ -163,7 +204,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &ReconcileArgs) -> anyhow::Result<(
         };
     }
     println!(
-        "{:<26} {:>6} {:>8} {:>7} {:>7} {:>7} {:>7} {:>9} {:>8} {:>7} {:>9} {:>10}",
+        "{:<26} {:>6} {:>8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>9} {:>8} {:>7} {:>9} {:>10}",
         "algorithm",
         "qber",
         "n",
@@ -171,6 +212,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &ReconcileArgs) -> anyhow::Result<(
         "f",
         "f_std",
         "f_est",
+        "f_paper",
         "FER",
         "undet",
         "msgs",
@@ -180,7 +222,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &ReconcileArgs) -> anyhow::Result<(
     for r in &rows {
         let s = &r.summary;
         println!(
-            "{:<26} {:>6.3} {:>8} {:>7} {:>7.4} {:>7.4} {:>7.4} {:>9.2e} {:>8} {:>7.1} {:>9.1} {:>10.2}",
+            "{:<26} {:>6.3} {:>8} {:>7} {:>7.4} {:>7.4} {:>7.4} {:>7} {:>9.2e} {:>8} {:>7.1} {:>9.1} {:>10.2}",
             s.algorithm,
             s.qber,
             s.block_bits,
@@ -188,6 +230,8 @@ pub(crate) fn run(global: &GlobalArgs, args: &ReconcileArgs) -> anyhow::Result<(
             s.efficiency_mean,
             s.efficiency_std,
             s.efficiency_estimated_mean,
+            r.efficiency_estimated_parities_only
+                .map_or_else(|| "-".to_string(), |f| format!("{f:.4}")),
             s.fer,
             s.undetected_frames,
             s.messages_mean,
@@ -196,7 +240,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &ReconcileArgs) -> anyhow::Result<(
         );
     }
     println!(
-        "f: ledger bits (parities + 64-bit tag) / (n h(true frame QBER)); f_est: against the estimate; \
+        "f: ledger bits (parities + confirmation tag) / (n h(true frame QBER)); f_est: against the estimate; f_paper (Cascade): asked parities only against the estimate, the public implementations' figure; \
          time per frame is seconds_per_frame in --json."
     );
     Ok(())
