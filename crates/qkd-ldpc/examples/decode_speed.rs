@@ -8,7 +8,7 @@
 //! mean iterations, wall time, user+system CPU time per frame (from /proc/self/stat, Linux), and
 //! reconciled key rate = key bits of converged frames per wall second.
 //!
-//! `cargo run --release -p qkd-ldpc --example decode_speed -- --block 10000 --qber 0.05 --frames 640 [--max-iter 60] [--json]`
+//! `cargo run --release -p qkd-ldpc --example decode_speed -- --block 10000 --qber 0.05 --frames 640 [--max-iter 60] [--skip-i16] [--skip-portable] [--json]`
 
 // Example: panics on setup errors are fine.
 #![allow(clippy::unwrap_used, clippy::cast_precision_loss)]
@@ -29,10 +29,7 @@ fn cpu_seconds() -> f64 {
     // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
     let rest = s.rsplit(')').next().unwrap_or("");
     let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = f
-        .get(11)
-        .and_then(|x| x.parse::<f64>().ok())
-        .unwrap_or(0.0)
+    let ticks: f64 = f.get(11).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0)
         + f.get(12).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
     ticks / 100.0
 }
@@ -126,7 +123,11 @@ fn main() {
             .zip(&frames)
             .filter(|((r, w), f)| r.converged && *w != f.x)
             .count();
-        let iters: f64 = out.iter().map(|(r, _)| f64::from(r.iterations)).sum::<f64>() / nframes as f64;
+        let iters: f64 = out
+            .iter()
+            .map(|(r, _)| f64::from(r.iterations))
+            .sum::<f64>()
+            / nframes as f64;
         let fer = 1.0 - conv as f64 / nframes as f64;
         let mbps = (conv * block) as f64 / wall / 1e6;
         let cpu_us = cpu / nframes as f64 * 1e6;
@@ -142,32 +143,57 @@ fn main() {
         }
     };
 
-    // i16 layered min-sum, one frame at a time (single core).
+    // i16 layered min-sum, one frame at a time (single core); `--skip-i16` leaves it out.
+    let skip_i16 = args.iter().any(|a| a == "--skip-i16");
     let (t, c) = (Instant::now(), cpu_seconds());
     let mut d16 = MinSumDecoder::new(kind);
     let out: Vec<_> = frames
         .iter()
+        .take(if skip_i16 { 0 } else { nframes })
         .map(|f| {
             let r = d16.decode(h, &f.llr, &f.syndrome, max_it);
             (r, d16.hard_decision())
         })
         .collect();
-    report("i16_layered_single", &out, t.elapsed().as_secs_f64(), cpu_seconds() - c);
+    if !skip_i16 {
+        report(
+            "i16_layered_single",
+            &out,
+            t.elapsed().as_secs_f64(),
+            cpu_seconds() - c,
+        );
+    }
 
-    for (name, be) in [("i8_fast_portable_1core", Backend::Portable), ("i8_fast_avx2_1core", Backend::Avx2)] {
+    for (name, be) in [
+        ("i8_fast_portable_1core", Backend::Portable),
+        ("i8_fast_avx2_1core", Backend::Avx2),
+    ] {
         let Ok(mut d) = FastDecoder::with_backend(kind, be) else {
             continue;
         };
+        if be == Backend::Portable && args.iter().any(|a| a == "--skip-portable") {
+            continue;
+        }
         let (t, c) = (Instant::now(), cpu_seconds());
         let out = d.decode(h, &inputs, max_it).unwrap();
         report(name, &out, t.elapsed().as_secs_f64(), cpu_seconds() - c);
     }
     let (t, c) = (Instant::now(), cpu_seconds());
     let out = decode_frames_fast(h, &inputs, kind, max_it).unwrap();
-    report("i8_fast_rayon_all_cores", &out, t.elapsed().as_secs_f64(), cpu_seconds() - c);
+    report(
+        "i8_fast_rayon_all_cores",
+        &out,
+        t.elapsed().as_secs_f64(),
+        cpu_seconds() - c,
+    );
     if json {
         println!("[{}]", rows.join(","));
     } else {
-        println!("loadavg after: {}", std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim());
+        println!(
+            "loadavg after: {}",
+            std::fs::read_to_string("/proc/loadavg")
+                .unwrap_or_default()
+                .trim()
+        );
     }
 }

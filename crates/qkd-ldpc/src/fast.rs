@@ -477,10 +477,12 @@ impl FastDecoder {
     /// Hard decision of a frame's channel LLRs into `self.hard`; true if it meets the syndrome.
     fn channel_decision(&mut self, h: &SparseMatrix, f: &FrameInput<'_>) -> bool {
         self.hard.clear();
-        self.hard.resize(h.cols().div_ceil(64), 0);
-        for (i, &x) in f.llr.iter().enumerate() {
-            self.hard[i >> 6] |= u64::from(x < 0) << (i & 63);
-        }
+        // A word at a time in a register (a read-modify-write per bit stalls on the store).
+        self.hard.extend(f.llr.chunks(64).map(|c| {
+            c.iter()
+                .enumerate()
+                .fold(0u64, |w, (i, &x)| w | (u64::from(x < 0) << i))
+        }));
         let (rp, ci) = (h.row_ptr(), h.col_idx());
         rp.windows(2).enumerate().all(|(j, w)| {
             let mut par = f.syndrome[j >> 6] >> (j & 63);
@@ -540,11 +542,14 @@ impl FastDecoder {
 
     /// The hard decision of lane `l` as words.
     fn lane_words(&self, l: usize) -> Vec<u64> {
-        let mut out = vec![0u64; self.masks.len().div_ceil(64)];
-        for (i, &m) in self.masks.iter().enumerate() {
-            out[i >> 6] |= u64::from((m >> l) & 1) << (i & 63);
-        }
-        out
+        self.masks
+            .chunks(64)
+            .map(|c| {
+                c.iter()
+                    .enumerate()
+                    .fold(0u64, |w, (i, &m)| w | (u64::from((m >> l) & 1) << i))
+            })
+            .collect()
     }
 }
 

@@ -178,7 +178,10 @@ fn fast_decoder_agrees_with_i16_and_spa_on_easy_frames() {
         assert!(rs.converged);
         assert_eq!(ws, x.words());
         // Same schedule, coarser arithmetic: iteration counts stay close.
-        assert!(r.iterations.abs_diff(r16.iterations) <= 3, "{r:?} vs {r16:?}");
+        assert!(
+            r.iterations.abs_diff(r16.iterations) <= 3,
+            "{r:?} vs {r16:?}"
+        );
     }
 }
 
@@ -304,7 +307,10 @@ fn fast_fer_matches_i16_fer() {
         "failures: i8 {fail8}, i16 {fail16} of 300, {discordant} discordant (tolerance {tol:.1})"
     );
     assert!(fail16 > 30, "operating point too easy to compare: {fail16}");
-    assert!((fail8 as f64) <= fail16 as f64 + tol, "i8 {fail8} vs i16 {fail16}");
+    assert!(
+        (fail8 as f64) <= fail16 as f64 + tol,
+        "i8 {fail8} vs i16 {fail16}"
+    );
     // Converged frames decode to the transmitted word (no wrong codewords at this length).
     for ((x, _, _), (r, w)) in frames.iter().zip(&out) {
         if r.converged {
