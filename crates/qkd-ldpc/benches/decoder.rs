@@ -29,8 +29,11 @@ use rand::RngExt;
 const Q: f64 = 0.05;
 const MAX_IT: u32 = 60;
 
+/// Bob's LLRs and Alice's syndrome words of one frame.
+type Frame = (Vec<i16>, Vec<u64>);
+
 /// The protocol's code for `block` key bits at QBER `Q`, and `count` simulated frames.
-fn operating_point(block: usize, count: usize) -> (SparseMatrix, Vec<(Vec<i16>, Vec<u64>)>) {
+fn operating_point(block: usize, count: usize) -> (SparseMatrix, Vec<Frame>) {
     let cfg = LdpcConfig::builder(block).build().unwrap();
     let leak = cfg.efficiency_target * block as f64 * binary_entropy(Q);
     let n0 = cfg.min_code_length() as f64;

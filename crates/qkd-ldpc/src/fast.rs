@@ -172,9 +172,11 @@ impl Lanes for Portable {
     }
     #[inline(always)]
     fn select(mask: Self, a: Self, b: Self) -> Self {
-        let mut out = [0i8; FAST_LANES];
-        for l in 0..FAST_LANES {
-            out[l] = if mask.0[l] < 0 { a.0[l] } else { b.0[l] };
+        let mut out = b.0;
+        for ((d, &m), &x) in out.iter_mut().zip(&mask.0).zip(&a.0) {
+            if m < 0 {
+                *d = x;
+            }
         }
         Self(out)
     }

@@ -122,14 +122,12 @@ fn protocol_frame(
     seed: u64,
 ) -> (BitBlock, Vec<i16>, BitBlock) {
     let (mut x, mut llr, _) = frame(h, q, seed);
-    for i in 0..punct {
-        llr[i] = 0;
-    }
-    for i in punct..punct + short {
+    llr[..punct].fill(0);
+    for (i, l) in llr.iter_mut().enumerate().skip(punct).take(short) {
         if x.get(i).unwrap() {
             x.flip(i).unwrap();
         }
-        llr[i] = KNOWN_LLR;
+        *l = KNOWN_LLR;
     }
     let s = h.syndrome(&x).unwrap();
     (x, llr, s)
