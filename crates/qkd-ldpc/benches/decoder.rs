@@ -1,54 +1,81 @@
-//! Decoder throughput at QBER 5 %, N ~ 1.2e4, leak rate 0.4 mother code (f ~ 1.4 on the full
-//! word, well inside the waterfall so every frame converges): single-frame layered min-sum, the
-//! 16-lane batch decoder on one core, the batch decoder over all cores (rayon), and the whole
-//! blind protocol (both roles, ledger, confirmation) on N = 1e4.
+//! Decoder throughput at the rate-adaptive protocol's operating point, QBER 5 %.
 //!
-//! `cargo bench -p qkd-ldpc --bench decoder -- --warm-up-time 1 --measurement-time 3`
+//! The code is the mother code `LdpcReconciler` picks for QBER 5 % (f* = 1.3: leak-0.35 mother
+//! code, `m - f* N h(Q)` extra symbols punctured, the rest shortened), for N = 1e4 and N = 1e5 key
+//! bits. Throughput is reconciled key: key bits of the frames that converge (all of the benched
+//! frames do at this point; the count is checked before timing and printed).
+//!
+//! - `i16_single`: layered min-sum in `i16`, one frame at a time (the protocol's decoder);
+//! - `i16_batch16`: the 16-lane `i16` batch decoder (no refill), one core;
+//! - `fast_1core`: the `i8` 32-lane decoder with lane refill, one core (AVX2 when present);
+//! - `fast_portable_1core`: the same kernel on the portable back end;
+//! - `fast_all_cores`: `decode_frames_fast` (one refilling decoder per rayon thread).
+//!
+//! `cargo bench -p qkd-ldpc --bench decoder -- --warm-up-time 1 --measurement-time 3 fast`
 
 // Test and bench helpers panic on setup errors by design.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::cast_precision_loss)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use qkd_core::harness::{ErrorModel, noisy_pair};
-use qkd_core::{BitBlock, DynReconciler, Qber, ReconcileParams, sim_rng};
-use qkd_ldpc::decoder::channel_llr;
+use qkd_core::{BitBlock, DynReconciler, Qber, ReconcileParams, binary_entropy, sim_rng};
+use qkd_ldpc::decoder::{KNOWN_LLR, channel_llr};
 use qkd_ldpc::{
-    BatchDecoder, CodeSpec, FrameInput, LdpcConfig, LdpcReconciler, MinSumDecoder, MinSumKind,
-    Mode, decode_frames,
+    Backend, BatchDecoder, FastDecoder, FrameInput, LdpcConfig, LdpcReconciler, MinSumDecoder,
+    MinSumKind, Mode, SparseMatrix, decode_frames_fast,
 };
 use rand::RngExt;
 
 const Q: f64 = 0.05;
+const MAX_IT: u32 = 60;
 
-fn frames(h: &qkd_ldpc::SparseMatrix, count: usize) -> Vec<(Vec<i16>, Vec<u64>)> {
+/// Bob's LLRs and Alice's syndrome words of one frame.
+type Frame = (Vec<i16>, Vec<u64>);
+
+/// The protocol's code for `block` key bits at QBER `Q`, and `count` simulated frames.
+fn operating_point(block: usize, count: usize) -> (SparseMatrix, Vec<Frame>) {
+    let cfg = LdpcConfig::builder(block).build().unwrap();
+    let leak = cfg.efficiency_target * block as f64 * binary_entropy(Q);
+    let n0 = cfg.min_code_length() as f64;
+    let idx = cfg
+        .mother_leak_rates
+        .iter()
+        .position(|&r| r * n0 >= leak)
+        .unwrap();
+    let fc = LdpcReconciler::new(cfg, Mode::RateAdaptive)
+        .mother_code(idx)
+        .unwrap();
+    let h = fc.code.h.clone();
+    let n = h.cols();
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let punct = ((h.rows() as f64 - leak).round().max(0.0) as usize).min(fc.extra.len());
+    let ch = channel_llr(Q);
     let mut rng = sim_rng(9);
-    (0..count)
+    let frames = (0..count)
         .map(|_| {
-            let x = BitBlock::random(h.cols(), &mut rng);
-            let mut y = x.clone();
-            for i in 0..h.cols() {
-                if rng.random_bool(Q) {
-                    y.flip(i).unwrap();
-                }
+            let mut x = BitBlock::random(n, &mut rng);
+            let mut llr = vec![0i16; n];
+            for &c in &fc.key_cols {
+                let c = c as usize;
+                let y = x.get(c).unwrap() ^ rng.random_bool(Q);
+                llr[c] = if y { -ch } else { ch };
             }
-            let l = channel_llr(Q);
-            let llr = y.iter().map(|b| if b { -l } else { l }).collect();
+            for &c in &fc.extra[punct..] {
+                let c = c as usize;
+                if x.get(c).unwrap() {
+                    x.flip(c).unwrap();
+                }
+                llr[c] = KNOWN_LLR;
+            }
             (llr, h.syndrome(&x).unwrap().words().to_vec())
         })
-        .collect()
+        .collect();
+    (h, frames)
 }
 
-fn bench(c: &mut Criterion) {
-    let code = CodeSpec {
-        min_length: 11_112,
-        leak_rate: 0.4,
-        seed: 1,
-    }
-    .build()
-    .unwrap();
-    let h = &code.h;
-    let n = h.cols() as u64;
-    let data = frames(h, 64);
+fn bench_point(c: &mut Criterion, block: usize, count: usize, with_i16: bool) {
+    let (h, data) = operating_point(block, count);
+    let h = &h;
     let inputs: Vec<FrameInput<'_>> = data
         .iter()
         .map(|(l, s)| FrameInput {
@@ -56,41 +83,60 @@ fn bench(c: &mut Criterion) {
             syndrome: s,
         })
         .collect();
-    let mut check = MinSumDecoder::new(MinSumKind::Normalized);
-    let (mut conv, mut iters) = (0, 0);
-    for (l, s) in &data {
-        let r = check.decode(h, l, s, 60);
-        conv += usize::from(r.converged);
-        iters += r.iterations;
-    }
+    let kind = MinSumKind::Normalized;
+    let check = FastDecoder::new(kind).decode(h, &inputs, MAX_IT).unwrap();
+    let conv = check.iter().filter(|(r, _)| r.converged).count();
+    let iters: u32 = check.iter().map(|(r, _)| r.iterations).sum();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     eprintln!(
-        "{conv}/{} frames converge, mean iterations {:.1}",
-        data.len(),
-        f64::from(iters) / 64.0
+        "N = {block}: n = {}, m = {}, {conv}/{count} frames converge, mean iterations {:.2}, backend {:?}, loadavg {}",
+        h.cols(),
+        h.rows(),
+        f64::from(iters) / count as f64,
+        Backend::detect(),
+        load.trim()
     );
-    let mut g = c.benchmark_group("minsum_q05");
-    g.throughput(Throughput::Elements(n));
-    let mut single = MinSumDecoder::new(MinSumKind::Normalized);
-    let mut k = 0;
-    g.bench_function("single_frame", |b| {
-        b.iter(|| {
-            let (l, s) = &data[k % data.len()];
-            k += 1;
-            single.decode(h, l, s, 60)
+    let key_bits = |frames: usize| Throughput::Bits((block * frames) as u64);
+    let mut g = c.benchmark_group(format!("fast_q05_n{block}"));
+    g.sample_size(10);
+    g.throughput(key_bits(conv));
+    let mut fast = FastDecoder::new(kind);
+    g.bench_function("fast_1core", |b| {
+        b.iter(|| fast.decode(h, &inputs, MAX_IT).unwrap());
+    });
+    let mut port = FastDecoder::with_backend(kind, Backend::Portable).unwrap();
+    g.bench_function("fast_portable_1core", |b| {
+        b.iter(|| port.decode(h, &inputs, MAX_IT).unwrap());
+    });
+    g.bench_function("fast_all_cores", |b| {
+        b.iter(|| decode_frames_fast(h, &inputs, kind, MAX_IT).unwrap());
+    });
+    if with_i16 {
+        g.throughput(key_bits(1));
+        let mut single = MinSumDecoder::new(kind);
+        let mut k = 0;
+        g.bench_function("i16_single", |b| {
+            b.iter(|| {
+                let (l, s) = &data[k % data.len()];
+                k += 1;
+                single.decode(h, l, s, MAX_IT)
+            });
         });
-    });
-    g.throughput(Throughput::Elements(16 * n));
-    let mut batch = BatchDecoder::new(MinSumKind::Normalized);
-    g.bench_function("batch16_one_core", |b| {
-        b.iter(|| batch.decode(h, &inputs[..16], 60));
-    });
-    g.throughput(Throughput::Elements(64 * n));
-    g.bench_function("batch16_rayon_64_frames", |b| {
-        b.iter(|| decode_frames(h, &inputs, MinSumKind::Normalized, 60));
-    });
+        g.throughput(key_bits(16));
+        let mut batch = BatchDecoder::new(kind);
+        g.bench_function("i16_batch16", |b| {
+            b.iter(|| batch.decode(h, &inputs[..16], MAX_IT));
+        });
+    }
     g.finish();
+}
+
+fn bench(c: &mut Criterion) {
+    bench_point(c, 10_000, 256, true);
+    bench_point(c, 100_000, 64, false);
 
     let mut g = c.benchmark_group("protocol_q05_n1e4");
+    g.sample_size(10);
     let cfg = LdpcConfig::builder(10_000)
         .private_seed(Some(1))
         .build()
@@ -100,7 +146,7 @@ fn bench(c: &mut Criterion) {
     let pairs: Vec<_> = (0..16)
         .map(|i| noisy_pair(10_000, q, ErrorModel::Bernoulli, &mut sim_rng(i)))
         .collect();
-    g.throughput(Throughput::Elements(10_000));
+    g.throughput(Throughput::Bits(10_000));
     let mut k = 0u64;
     g.bench_function("blind_run_in_process", |b| {
         b.iter(|| {
