@@ -6,6 +6,7 @@ pub mod construct;
 pub mod de;
 pub mod decoder;
 mod error;
+pub mod library;
 pub mod matrix;
 pub mod protocol;
 
@@ -16,7 +17,8 @@ pub use decoder::{
 pub use error::LdpcError;
 pub use matrix::{QcBase, SparseMatrix};
 pub use protocol::{
-    DecoderKind, FrameCode, LdpcConfig, LdpcConfigBuilder, LdpcMessage, LdpcReconciler, Mode,
+    CodeProfile, DecoderKind, FrameCode, LdpcConfig, LdpcConfigBuilder, LdpcMessage,
+    LdpcReconciler, Mode,
 };
 
 use qkd_core::DynReconciler;
@@ -28,6 +30,7 @@ pub const ALGORITHMS: &[&str] = &[
     "ldpc-oms",
     "ldpc-blind-oms",
     "ldpc-spa",
+    "ldpc-blind-spa",
 ];
 
 /// The constructor registry: a boxed reconciler by name for frames of `block_bits` bits.
@@ -35,7 +38,8 @@ pub const ALGORITHMS: &[&str] = &[
 /// - `ldpc`: rate-adaptive, layered normalised min-sum;
 /// - `ldpc-blind`: blind, layered normalised min-sum;
 /// - `ldpc-oms`, `ldpc-blind-oms`: the same with offset min-sum (offset 0.5 nat);
-/// - `ldpc-spa`: rate-adaptive with the flooding sum-product reference decoder (slow).
+/// - `ldpc-spa`, `ldpc-blind-spa`: rate-adaptive and blind with the flooding sum-product decoder
+///   (slow) on the BSC-optimised codes of Elkouss et al. 2009 ([`CodeProfile::Published`]).
 ///
 /// ```
 /// let algo = qkd_ldpc::algorithm("ldpc-blind", 10_000)?;
@@ -55,11 +59,16 @@ pub fn algorithm(name: &str, block_bits: usize) -> Result<Box<dyn DynReconciler>
         "ldpc-blind" => (b.build()?, Mode::Blind),
         "ldpc-oms" => (b.decoder(oms).build()?, Mode::RateAdaptive),
         "ldpc-blind-oms" => (b.decoder(oms).build()?, Mode::Blind),
-        "ldpc-spa" => (
+        "ldpc-spa" | "ldpc-blind-spa" => (
             b.decoder(DecoderKind::SumProduct)
+                .profile(CodeProfile::Published)
                 .max_iterations(100)
                 .build()?,
-            Mode::RateAdaptive,
+            if name == "ldpc-spa" {
+                Mode::RateAdaptive
+            } else {
+                Mode::Blind
+            },
         ),
         _ => {
             return Err(LdpcError::UnknownAlgorithm {
