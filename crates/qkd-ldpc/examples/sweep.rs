@@ -44,7 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if target.is_none() && iterations.is_none() && profile.is_none() && blind_start.is_none() {
             qkd_ldpc::algorithm(&algorithm, block)?
         } else {
-            use qkd_ldpc::{CodeProfile, DecoderKind, LdpcConfig, LdpcReconciler, Mode};
+            use qkd_ldpc::{DecoderKind, LdpcConfig, LdpcReconciler, Mode};
             if !qkd_ldpc::ALGORITHMS.contains(&algorithm.as_str()) {
                 return Err(format!("unknown algorithm {algorithm}").into());
             }
@@ -53,7 +53,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             if spa {
                 b = b
                     .decoder(DecoderKind::SumProduct)
-                    .profile(CodeProfile::Published)
+                    .published_family()
                     .max_iterations(100);
             } else if algorithm.ends_with("-oms") {
                 b = b.decoder(DecoderKind::OffsetMinSum(4));

@@ -39,11 +39,15 @@ impl DegreeProfile {
     /// For the leak rates 0.10, 0.15, ..., 0.50 this is the BSC-optimised distribution of Elkouss,
     /// Leverrier, Alléaume, Boutros (ISIT 2009, Table I; [`crate::library::ELKOUSS_2009`]),
     /// converted to node perspective ([`DegreeProfile::from_edge_lambda`]); its check degrees are
-    /// concentrated, as PEG makes them. For other leak rates it falls back to
+    /// concentrated, as PEG makes them. More than 0.025 away from a row it falls back to
     /// [`DegreeProfile::ad_hoc`].
+    ///
+    /// Between two rows (e.g. leak 0.125) it uses the variable profile of the nearer row (the
+    /// lower one on a tie); the number of checks, and so the check degrees PEG makes, follow `r`.
+    /// Such in-between codes are ours, not the paper's: their thresholds are not published.
     #[must_use]
     pub fn for_leak_rate(r: f64) -> Self {
-        crate::library::published(r)
+        crate::library::nearest(r)
             .map_or_else(|| Self::ad_hoc(r), |e| Self::from_edge_lambda(e.lambda))
     }
 

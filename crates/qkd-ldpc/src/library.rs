@@ -204,3 +204,18 @@ pub fn published(leak_rate: f64) -> Option<&'static PublishedEnsemble> {
         .iter()
         .find(|e| (e.leak_rate - leak_rate).abs() < 1e-9)
 }
+
+/// The published ensemble with the leak rate nearest to `leak_rate`, if one lies within 0.025
+/// (the lower one on a tie).
+#[must_use]
+pub fn nearest(leak_rate: f64) -> Option<&'static PublishedEnsemble> {
+    ELKOUSS_2009
+        .iter()
+        .filter(|e| (e.leak_rate - leak_rate).abs() <= 0.025 + 1e-9)
+        .min_by(|a, b| {
+            (a.leak_rate - leak_rate)
+                .abs()
+                .total_cmp(&(b.leak_rate - leak_rate).abs())
+                .then(a.leak_rate.total_cmp(&b.leak_rate))
+        })
+}

@@ -265,6 +265,18 @@ impl LdpcConfigBuilder {
         self.0.profile = x;
         self
     }
+    /// The published profiles with a denser family: leak rates 0.100, 0.125, ..., 0.500 (the
+    /// in-between codes use the nearer published profile), then 0.55 and 0.60. Halving the rate
+    /// step halves the worst-case puncturing of the rate-adaptive protocol.
+    #[must_use]
+    pub fn published_family(self) -> Self {
+        let rates = (4..=20)
+            .map(|k| f64::from(k) * 0.025)
+            .chain([0.55, 0.60])
+            .collect();
+        self.profile(CodeProfile::Published)
+            .mother_leak_rates(rates)
+    }
     /// Sets Alice's private seed (simulations only).
     #[must_use]
     pub fn private_seed(mut self, x: Option<u64>) -> Self {
