@@ -95,7 +95,7 @@ impl Ensemble {
             let s: f64 = v.iter().map(|x| x.1).sum();
             if v.is_empty()
                 || (s - 1.0).abs() > 1e-6
-                || v.iter().any(|&(d, f)| d < 2 || d > 1024 || f < 0.0)
+                || v.iter().any(|&(d, f)| !(2..=1024).contains(&d) || f < 0.0)
             {
                 return Err(LdpcError::InvalidCode(format!(
                     "{name} must be degrees in 2..=1024 with nonnegative weights summing to 1"
