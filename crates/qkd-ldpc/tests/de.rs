@@ -40,30 +40,33 @@ fn regular_thresholds_match_richardson_urbanke() {
 fn published_table_has_its_design_rates() {
     for e in ELKOUSS_2009 {
         let r = e.ensemble().leak_rate();
-        let tol = if (e.leak_rate - 0.15).abs() < 1e-9 {
-            2e-3
-        } else {
-            2e-4
-        };
-        assert!((r - e.leak_rate).abs() < tol, "{}: design {r}", e.leak_rate);
+        // Coefficients printed to 4-5 digits: the design rates are off by up to 8e-4 (row 0.25).
+        assert!(
+            (r - e.leak_rate).abs() < 1e-3,
+            "{}: design {r}",
+            e.leak_rate
+        );
     }
 }
 
-/// Elkouss, Leverrier, Alléaume, Boutros (ISIT 2009), Table I thresholds to 3 decimals: DE
-/// decodes at `published - 0.0005` and fails at `published + 0.0005`. Only the leak-0.5 row here
-/// (two DE runs); `reference_thresholds_all_rows` checks the five rows of RECONCILIATION.md.
+/// Elkouss, Leverrier, Alléaume, Boutros (ISIT 2009), Table I, leak 0.5, published threshold
+/// 0.1071. Our DE (0.1 nat) decodes at 0.1076 and fails at 0.1081: our threshold lies 0.0005-0.001
+/// above the published one (their discretised DE is a lower bound, as the paper says; a finer grid
+/// is in docs/ldpc.md). Checked here: decodes at published - 0.0005, fails at published + 0.001.
 #[test]
-fn elkouss_rate_half_threshold_to_three_decimals() {
+fn elkouss_rate_half_threshold_within_a_thousandth() {
     let e = published(0.5).unwrap();
     let ens = e.ensemble();
     let cfg = quick();
     assert!(converges(&ens, e.threshold - 0.0005, &cfg).unwrap());
-    assert!(!converges(&ens, e.threshold + 0.0005, &cfg).unwrap());
+    assert!(!converges(&ens, e.threshold + 0.001, &cfg).unwrap());
 }
 
-/// All five reference rows (leak 0.5/0.4/0.3/0.2/0.1 -> 0.1071/0.0766/0.0504/0.0298/0.0109):
+/// The five reference rows of RECONCILIATION.md (leak 0.5/0.4/0.3/0.2/0.1 -> 0.1071/0.0766/
+/// 0.0504/0.0298/0.0109): decodes at published - 0.0005 and fails at published + 0.001. Many
 /// minutes of CPU, so ignored by default; run with
-/// `cargo test --release -p qkd-ldpc --test de -- --ignored`.
+/// `cargo test --release -p qkd-ldpc --test de -- --ignored`. Rows 0.1 and 0.2 were also run as
+/// full bisections (0.01089, 0.02981); rows 0.3 and 0.4 have not been run (docs/ldpc.md).
 #[test]
 #[ignore = "slow: about 10 DE runs near threshold"]
 fn reference_thresholds_all_rows() {
@@ -76,7 +79,7 @@ fn reference_thresholds_all_rows() {
             "leak {leak}: no convergence below the published threshold"
         );
         assert!(
-            !converges(&ens, e.threshold + 0.0005, &cfg).unwrap(),
+            !converges(&ens, e.threshold + 0.001, &cfg).unwrap(),
             "leak {leak}: convergence above the published threshold"
         );
     }
