@@ -54,7 +54,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 b = b
                     .decoder(DecoderKind::SumProduct)
                     .published_family()
-                    .max_iterations(100);
+                    .max_iterations(100)
+                    .blind_start_efficiency(0.9);
             } else if algorithm.ends_with("-oms") {
                 b = b.decoder(DecoderKind::OffsetMinSum(4));
             }

@@ -39,7 +39,7 @@ pub const ALGORITHMS: &[&str] = &[
 /// - `ldpc-blind`: blind, layered normalised min-sum;
 /// - `ldpc-oms`, `ldpc-blind-oms`: the same with offset min-sum (offset 0.5 nat);
 /// - `ldpc-spa`, `ldpc-blind-spa`: rate-adaptive and blind with the flooding sum-product decoder
-///   (slow) on the BSC-optimised codes of Elkouss et al. 2009 ([`LdpcConfigBuilder::published_family`]).
+///   (slow; blind starts at f0 = 0.9) on the BSC-optimised codes of Elkouss et al. 2009 ([`LdpcConfigBuilder::published_family`]).
 ///
 /// ```
 /// let algo = qkd_ldpc::algorithm("ldpc-blind", 10_000)?;
@@ -63,6 +63,7 @@ pub fn algorithm(name: &str, block_bits: usize) -> Result<Box<dyn DynReconciler>
             b.decoder(DecoderKind::SumProduct)
                 .published_family()
                 .max_iterations(100)
+                .blind_start_efficiency(0.9)
                 .build()?,
             if name == "ldpc-spa" {
                 Mode::RateAdaptive
