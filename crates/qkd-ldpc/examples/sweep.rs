@@ -1,7 +1,10 @@
 //! Measures an LDPC reconciler on synthetic frames with the shared sweep harness.
 //!
 //! `cargo run --release -p qkd-ldpc --example sweep -- --algorithm ldpc-blind --qber 0.05 \
-//!  --block 10000 --frames 1000 [--seed 1] [--json] [--efficiency-target 1.2]`
+//!  --block 10000 --frames 1000 [--seed 1] [--json] [--efficiency-target 1.2] \
+//!  [--iterations 100] [--profile published|ad-hoc] [--blind-start 1.0]`
+//!
+//! The overrides apply to the configuration behind `--algorithm` (`ldpc[-blind][-oms|-spa]`).
 
 use qkd_core::Qber;
 use qkd_core::harness::{ErrorModel, SweepConfig, sweep};
@@ -9,6 +12,9 @@ use qkd_core::harness::{ErrorModel, SweepConfig, sweep};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut algorithm = "ldpc".to_string();
     let mut target: Option<f64> = None;
+    let mut iterations: Option<u32> = None;
+    let mut profile: Option<qkd_ldpc::CodeProfile> = None;
+    let mut blind_start: Option<f64> = None;
     let (mut qber, mut block, mut frames, mut seed, mut json) =
         (0.05, 10_000usize, 100usize, 1u64, false);
     let mut args = std::env::args().skip(1);
@@ -22,19 +28,56 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--seed" => seed = val()?.parse()?,
             "--json" => json = true,
             "--efficiency-target" => target = Some(val()?.parse()?),
+            "--iterations" => iterations = Some(val()?.parse()?),
+            "--blind-start" => blind_start = Some(val()?.parse()?),
+            "--profile" => {
+                profile = Some(match val()?.as_str() {
+                    "published" => qkd_ldpc::CodeProfile::Published,
+                    "ad-hoc" => qkd_ldpc::CodeProfile::AdHoc,
+                    p => return Err(format!("unknown profile {p}").into()),
+                });
+            }
             other => return Err(format!("unknown flag {other}").into()),
         }
     }
-    // --efficiency-target overrides f* of the rate-adaptive "ldpc" algorithm.
-    let algo: Box<dyn qkd_core::DynReconciler> = match (algorithm.as_str(), target) {
-        ("ldpc", Some(f)) => Box::new(qkd_ldpc::LdpcReconciler::new(
-            qkd_ldpc::LdpcConfig::builder(block)
-                .efficiency_target(f)
-                .build()?,
-            qkd_ldpc::Mode::RateAdaptive,
-        )),
-        _ => qkd_ldpc::algorithm(&algorithm, block)?,
-    };
+    let algo: Box<dyn qkd_core::DynReconciler> =
+        if target.is_none() && iterations.is_none() && profile.is_none() && blind_start.is_none() {
+            qkd_ldpc::algorithm(&algorithm, block)?
+        } else {
+            use qkd_ldpc::{DecoderKind, LdpcConfig, LdpcReconciler, Mode};
+            if !qkd_ldpc::ALGORITHMS.contains(&algorithm.as_str()) {
+                return Err(format!("unknown algorithm {algorithm}").into());
+            }
+            let spa = algorithm.ends_with("-spa");
+            let mut b = LdpcConfig::builder(block);
+            if spa {
+                b = b
+                    .decoder(DecoderKind::SumProduct)
+                    .published_family()
+                    .max_iterations(100)
+                    .blind_start_efficiency(0.9);
+            } else if algorithm.ends_with("-oms") {
+                b = b.decoder(DecoderKind::OffsetMinSum(4));
+            }
+            if let Some(f) = target {
+                b = b.efficiency_target(f);
+            }
+            if let Some(i) = iterations {
+                b = b.max_iterations(i);
+            }
+            if let Some(p) = profile {
+                b = b.profile(p);
+            }
+            if let Some(x) = blind_start {
+                b = b.blind_start_efficiency(x);
+            }
+            let mode = if algorithm.contains("blind") {
+                Mode::Blind
+            } else {
+                Mode::RateAdaptive
+            };
+            Box::new(LdpcReconciler::new(b.build()?, mode))
+        };
     let config = SweepConfig {
         qber: Qber::new(qber)?,
         estimated_qber: None,

@@ -36,21 +36,49 @@ pub struct DegreeProfile {
 impl DegreeProfile {
     /// The profile used by our code library for a code of leak rate `r = m / n` (design rate 1 - r).
     ///
+    /// For the leak rates 0.10, 0.15, ..., 0.50 this is the BSC-optimised distribution of Elkouss,
+    /// Leverrier, Alléaume, Boutros (ISIT 2009, Table I; [`crate::library::ELKOUSS_2009`]),
+    /// converted to node perspective ([`DegreeProfile::from_edge_lambda`]); its check degrees are
+    /// concentrated, as PEG makes them. More than 0.025 away from a row it falls back to
+    /// [`DegreeProfile::ad_hoc`].
+    ///
+    /// Between two rows (e.g. leak 0.125) it uses the variable profile of the nearer row (the
+    /// lower one on a tie); the number of checks, and so the check degrees PEG makes, follow `r`.
+    /// Such in-between codes are ours, not the paper's: their thresholds are not published.
+    #[must_use]
+    pub fn for_leak_rate(r: f64) -> Self {
+        crate::library::nearest(r)
+            .map_or_else(|| Self::ad_hoc(r), |e| Self::from_edge_lambda(e.lambda))
+    }
+
+    /// Our earlier ad hoc profile, kept for leak rates outside the published table.
+    ///
     /// Node perspective: degree-2 nodes `0.9 r` (fewer than the `m` checks, so degree-2 nodes never
     /// close a cycle among themselves; the stability condition of Richardson, Shokrollahi and
     /// Urbanke, IEEE Trans. IT 47(2), 2001, Sec. III, limits `lambda_2`), 15 % degree-11 nodes and
-    /// the rest degree 3. This is the shape of the rate-1/2, `d_max = 11` distribution of
-    /// Richardson-Shokrollahi-Urbanke (2001, Table I: `lambda(x) = 0.23882 x + 0.29515 x^2 +
-    /// 0.03261 x^3 + 0.43342 x^10`, i.e. 45 % / 37 % / 3 % / 15 % of the nodes), carried to other
-    /// rates by scaling the degree-2 share with `r`. It was picked among a few candidates by
-    /// finite-length simulation at N ~ 1e4 (docs/ldpc.md); it is not DE-optimised for the BSC, and
-    /// its thresholds (from [`crate::de`]) are listed in docs/ldpc.md.
+    /// the rest degree 3: the shape of the rate-1/2, `d_max = 11` distribution of
+    /// Richardson-Shokrollahi-Urbanke (2001, Table I), carried to other rates by scaling the
+    /// degree-2 share with `r`. Not DE-optimised for the BSC.
     #[must_use]
-    pub fn for_leak_rate(r: f64) -> Self {
+    pub fn ad_hoc(r: f64) -> Self {
         let v2 = (0.9 * r).clamp(0.0, 0.45);
         let vh = 0.15;
         Self {
             variable_nodes: vec![(2, v2), (3, 1.0 - v2 - vh), (11, vh)],
+        }
+    }
+
+    /// The node-perspective profile of an edge-perspective `lambda` (`node_d ∝ lambda_d / d`).
+    #[must_use]
+    pub fn from_edge_lambda(lambda: &[(usize, f64)]) -> Self {
+        #[allow(clippy::cast_precision_loss)]
+        let total: f64 = lambda.iter().map(|&(d, l)| l / d as f64).sum();
+        #[allow(clippy::cast_precision_loss)]
+        Self {
+            variable_nodes: lambda
+                .iter()
+                .map(|&(d, l)| (d, l / d as f64 / total))
+                .collect(),
         }
     }
 
@@ -66,24 +94,38 @@ impl DegreeProfile {
             .collect()
     }
 
-    /// Degrees of `n` columns, sorted ascending (the PEG processing order).
+    /// Degrees of `n` columns, sorted ascending (the PEG processing order): node counts by
+    /// largest-remainder rounding of `fraction * n`, so they sum to `n` exactly.
     fn degrees(&self, n: usize) -> Vec<usize> {
-        let mut out = Vec::with_capacity(n);
-        let mut rest_deg = 3;
-        for &(d, f) in &self.variable_nodes {
-            #[allow(
-                clippy::cast_precision_loss,
-                clippy::cast_possible_truncation,
-                clippy::cast_sign_loss
-            )]
-            let k = ((f * n as f64).round() as usize).min(n - out.len());
-            out.extend(std::iter::repeat_n(d, k));
-            if d == 3 {
-                rest_deg = 3;
+        let total: f64 = self.variable_nodes.iter().map(|x| x.1).sum();
+        #[allow(clippy::cast_precision_loss)]
+        let exact: Vec<f64> = self
+            .variable_nodes
+            .iter()
+            .map(|&(_, f)| f / total * n as f64)
+            .collect();
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let mut counts: Vec<usize> = exact.iter().map(|x| x.floor() as usize).collect();
+        let mut order: Vec<usize> = (0..counts.len()).collect();
+        #[allow(clippy::cast_precision_loss)]
+        order.sort_by(|&a, &b| {
+            (exact[b] - counts[b] as f64).total_cmp(&(exact[a] - counts[a] as f64))
+        });
+        let mut missing = n.saturating_sub(counts.iter().sum());
+        for &i in order.iter().cycle().take(missing.min(order.len() * 2)) {
+            if missing == 0 {
+                break;
             }
+            counts[i] += 1;
+            missing -= 1;
         }
+        let mut out = Vec::with_capacity(n);
+        for (&(d, _), &c) in self.variable_nodes.iter().zip(&counts) {
+            out.extend(std::iter::repeat_n(d, c));
+        }
+        out.truncate(n);
         while out.len() < n {
-            out.push(rest_deg);
+            out.push(3);
         }
         out.sort_unstable();
         out
@@ -271,10 +313,12 @@ pub struct CodeSpec {
 }
 
 impl CodeSpec {
-    /// Base size and lifting for this length: about 16-bit circulants up to a 2048-column base.
+    /// Base size and lifting for this length: a PEG base of up to 2048 columns (the whole code up
+    /// to 2048 bits, `z = 1`), lifted by `z = ceil(n / 2048)` above (`nb = ceil(n / z)`). A large base keeps the
+    /// high-degree columns of the published profiles (up to degree 73) and their PEG girth.
     fn dims(&self) -> (usize, usize) {
-        let nb = (self.min_length / 16).clamp(32.min(self.min_length.max(1)), 2048);
-        let z = self.min_length.div_ceil(nb).max(1);
+        let z = self.min_length.div_ceil(2048).max(1);
+        let nb = self.min_length.div_ceil(z).max(32);
         (nb, z)
     }
 
@@ -352,13 +396,29 @@ mod tests {
             leak_rate: 0.3,
             seed: 7,
         };
-        let a = spec.build().unwrap();
-        let b = spec.build().unwrap();
+        // The ad hoc profile (max degree 11): PEG and lifting avoid every 4-cycle.
+        let a = spec.build_with(DegreeProfile::ad_hoc(0.3)).unwrap();
+        let b = spec.build_with(DegreeProfile::ad_hoc(0.3)).unwrap();
         assert_eq!(a.h, b.h);
         assert!(a.h.cols() >= 4000);
         assert_eq!(a.h.four_cycles(), 0);
+        // The published profile (degrees up to 73 on 600 base checks): deterministic, different
+        // per seed, and its degree histogram follows the profile to one column per degree.
+        let a = spec.build().unwrap();
+        assert_eq!(a.h, spec.build().unwrap().h);
         let other = CodeSpec { seed: 8, ..spec }.build().unwrap();
         assert_ne!(a.h.checksum(), other.h.checksum());
+        let nb = a.base.nb;
+        let z = a.base.z;
+        for (d, frac) in DegreeProfile::for_leak_rate(0.3).variable_nodes {
+            let count = (0..a.h.cols()).filter(|&c| a.h.col_degree(c) == d).count() / z;
+            #[allow(clippy::cast_precision_loss)]
+            let expect = frac * nb as f64;
+            assert!(
+                (count as f64 - expect).abs() <= 1.0,
+                "degree {d}: {count} vs {expect}"
+            );
+        }
     }
 
     #[test]

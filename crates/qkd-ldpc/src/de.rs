@@ -15,10 +15,16 @@
 use crate::LdpcError;
 
 /// Discretisation and stopping parameters.
+///
+/// The defaults (step about 0.05 nat, |LLR| <= 30, up to 3000 iterations) reproduce the regular
+/// `(3,6)` threshold 0.0840 and the Elkouss et al. (2009) table to 3 decimals (tests/de.rs); a
+/// threshold takes seconds to a minute in release builds. Coarser grids are faster and biased low.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct DeConfig {
-    /// Grid step in nats.
+    /// Nominal grid step in nats. The step actually used is adjusted (by less than one part in
+    /// `ln((1-p)/p) / delta`) so that the channel LLR of each evaluated `p` falls exactly on the
+    /// grid: rounding the channel LLR would shift the evaluated crossover by up to `p(1-p) delta/2`.
     pub delta: f64,
     /// Largest LLR magnitude on the grid.
     pub max_llr: f64,
@@ -26,18 +32,18 @@ pub struct DeConfig {
     pub max_iterations: usize,
     /// Message error probability regarded as zero.
     pub target_error: f64,
-    /// Bisection steps.
+    /// Bisection steps (the bracket starts as `[0, Shannon limit]`, about 0.11 wide at most).
     pub bisection_steps: usize,
 }
 
 impl Default for DeConfig {
     fn default() -> Self {
         Self {
-            delta: 0.25,
-            max_llr: 20.0,
-            max_iterations: 400,
-            target_error: 1e-7,
-            bisection_steps: 13,
+            delta: 0.05,
+            max_llr: 30.0,
+            max_iterations: 3000,
+            target_error: 1e-9,
+            bisection_steps: 14,
         }
     }
 }
@@ -70,12 +76,29 @@ impl Ensemble {
         inv(&self.rho) / inv(&self.lambda)
     }
 
+    /// The same ensemble with both distributions rescaled to sum to exactly 1 (published tables
+    /// are rounded to 4-5 digits).
+    #[must_use]
+    pub fn normalized(&self) -> Self {
+        let norm = |v: &[(usize, f64)]| {
+            let s: f64 = v.iter().map(|x| x.1).sum();
+            v.iter().map(|&(d, f)| (d, f / s)).collect()
+        };
+        Self {
+            lambda: norm(&self.lambda),
+            rho: norm(&self.rho),
+        }
+    }
+
     fn validate(&self) -> Result<(), LdpcError> {
         for (name, v) in [("lambda", &self.lambda), ("rho", &self.rho)] {
             let s: f64 = v.iter().map(|x| x.1).sum();
-            if v.is_empty() || (s - 1.0).abs() > 1e-6 || v.iter().any(|&(d, f)| d < 2 || f < 0.0) {
+            if v.is_empty()
+                || (s - 1.0).abs() > 1e-6
+                || v.iter().any(|&(d, f)| !(2..=1024).contains(&d) || f < 0.0)
+            {
                 return Err(LdpcError::InvalidCode(format!(
-                    "{name} must be degrees >= 2 with nonnegative weights summing to 1"
+                    "{name} must be degrees in 2..=1024 with nonnegative weights summing to 1"
                 )));
             }
         }
@@ -92,29 +115,107 @@ fn normalize(p: &mut [f64]) {
     }
 }
 
+/// In-place iterative radix-2 complex FFT of a power-of-two length (re and im split).
+struct Fft {
+    n: usize,
+    cos: Vec<f64>,
+    sin: Vec<f64>,
+    rev: Vec<usize>,
+}
+
+impl Fft {
+    fn new(n: usize) -> Self {
+        let bits = n.trailing_zeros();
+        let rev = (0..n)
+            .map(|i| {
+                if bits == 0 {
+                    0
+                } else {
+                    i.reverse_bits() >> (usize::BITS - bits)
+                }
+            })
+            .collect();
+        #[allow(clippy::cast_precision_loss)]
+        let ang = |k: usize| -2.0 * std::f64::consts::PI * k as f64 / n as f64;
+        Self {
+            n,
+            cos: (0..n / 2).map(|k| ang(k).cos()).collect(),
+            sin: (0..n / 2).map(|k| ang(k).sin()).collect(),
+            rev,
+        }
+    }
+
+    /// Forward transform (`inverse = false`) or unnormalised inverse.
+    fn run(&self, re: &mut [f64], im: &mut [f64], inverse: bool) {
+        let n = self.n;
+        for i in 0..n {
+            let j = self.rev[i];
+            if i < j {
+                re.swap(i, j);
+                im.swap(i, j);
+            }
+        }
+        let sgn = if inverse { -1.0 } else { 1.0 };
+        let mut len = 2;
+        while len <= n {
+            let half = len / 2;
+            let step = n / len;
+            for start in (0..n).step_by(len) {
+                for k in 0..half {
+                    let (wr, wi) = (self.cos[k * step], sgn * self.sin[k * step]);
+                    let (a, b) = (start + k, start + k + half);
+                    let tr = re[b] * wr - im[b] * wi;
+                    let ti = re[b] * wi + im[b] * wr;
+                    re[b] = re[a] - tr;
+                    im[b] = im[a] - ti;
+                    re[a] += tr;
+                    im[a] += ti;
+                }
+            }
+            len *= 2;
+        }
+    }
+}
+
+/// The LLR grid `{-m..=m} * delta` for one crossover probability, with the quantised check-node
+/// table and the FFT used for variable nodes.
 struct Grid {
     m: usize,
     k: usize,
+    /// Channel LLR in grid units (exact: `delta` is chosen so).
+    ch: usize,
+    /// Crossover probability (mass at `-ch`).
+    p_neg: f64,
     table: Vec<u16>,
+    fft: Fft,
 }
 
 impl Grid {
-    fn new(cfg: &DeConfig) -> Result<Self, LdpcError> {
+    fn new(cfg: &DeConfig, p: f64, dv_max: usize) -> Result<Self, LdpcError> {
         if !(cfg.delta > 0.0 && cfg.max_llr > cfg.delta && cfg.max_llr / cfg.delta < 4000.0) {
-            return Err(LdpcError::InvalidConfig("DE grid".into()));
+            return Err(LdpcError::InvalidConfig(format!(
+                "DE grid: delta {} and max_llr {} need 0 < delta < max_llr <= 4000 delta",
+                cfg.delta, cfg.max_llr
+            )));
         }
+        let l = ((1.0 - p) / p).ln();
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let m = (cfg.max_llr / cfg.delta).round() as usize;
+        let ch = ((l / cfg.delta).round() as usize).max(1);
+        #[allow(clippy::cast_precision_loss)]
+        let delta = l / ch as f64;
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let m = ((cfg.max_llr / delta).round() as usize).max(ch + 1);
         let k = 2 * m + 1;
         let mut table = vec![0u16; k * k];
         #[allow(clippy::cast_precision_loss)]
-        let val = |i: usize| (i as f64 - m as f64) * cfg.delta;
+        let th: Vec<f64> = (0..k)
+            .map(|i| ((i as f64 - m as f64) * delta / 2.0).tanh())
+            .collect();
         for i in 0..k {
             for j in 0..k {
-                let t = ((val(i) / 2.0).tanh() * (val(j) / 2.0).tanh())
-                    .clamp(-1.0 + 1e-15, 1.0 - 1e-15);
-                let out = 2.0 * t.atanh() / cfg.delta;
-                // |out| <= m by construction (|box-plus| <= min(|a|,|b|)).
+                let t = (th[i] * th[j]).clamp(-1.0 + 1e-16, 1.0 - 1e-16);
+                let out = 2.0 * t.atanh() / delta;
+                // |out| <= min(|a|,|b|) <= m, so the index stays on the grid.
                 #[allow(
                     clippy::cast_possible_truncation,
                     clippy::cast_sign_loss,
@@ -124,7 +225,16 @@ impl Grid {
                 table[i * k + j] = idx;
             }
         }
-        Ok(Self { m, k, table })
+        // Circular convolution length: sums of dv_max grid values reach +-dv_max m.
+        let n = (2 * dv_max * m + 1).next_power_of_two();
+        Ok(Self {
+            m,
+            k,
+            ch,
+            p_neg: p,
+            table,
+            fft: Fft::new(n),
+        })
     }
 
     fn boxplus(&self, a: &[f64], b: &[f64]) -> Vec<f64> {
@@ -142,17 +252,89 @@ impl Grid {
         out
     }
 
-    fn conv(&self, a: &[f64], b: &[f64]) -> Vec<f64> {
+    /// Check-node output: `sum_d rho_d q^{boxplus (d-1)}`, powers by repeated squaring.
+    fn check(&self, q: &[f64], rho: &[(usize, f64)]) -> Vec<f64> {
+        let mut degrees: Vec<(usize, f64)> = rho.to_vec();
+        degrees.sort_unstable_by_key(|x| x.0);
+        let mut squares: Vec<Vec<f64>> = vec![q.to_vec()];
+        let mut cur: Option<Vec<f64>> = None;
+        let mut cur_pow = 0usize;
         let mut out = vec![0.0; self.k];
-        let (m, k) = (self.m, self.k);
-        for (i, &pa) in a.iter().enumerate() {
-            if pa < 1e-300 {
-                continue;
+        for &(d, w) in &degrees {
+            let diff = d - 1 - cur_pow;
+            let mut bit = 0;
+            while diff >> bit != 0 {
+                while squares.len() <= bit {
+                    let last = squares.last().map_or_else(Vec::new, |s| self.boxplus(s, s));
+                    squares.push(last);
+                }
+                if (diff >> bit) & 1 == 1 {
+                    cur = Some(match cur {
+                        None => squares[bit].clone(),
+                        Some(c) => self.boxplus(&c, &squares[bit]),
+                    });
+                }
+                bit += 1;
             }
-            for (j, &pb) in b.iter().enumerate() {
-                let s = (i + j).saturating_sub(m).min(k - 1);
-                out[s] += pa * pb;
+            cur_pow = d - 1;
+            if let Some(c) = &cur {
+                out.iter_mut().zip(c).for_each(|(o, x)| *o += w * x);
             }
+        }
+        out
+    }
+
+    /// Variable-node output: `sum_d lambda_d (channel * r^{*(d-1)})`, exact sums by FFT, then
+    /// saturated to `[-m, m]`.
+    fn variable(&self, r: &[f64], lambda: &[(usize, f64)], dv_max: usize) -> Vec<f64> {
+        let n = self.fft.n;
+        let (m, ch) = (self.m, self.ch);
+        let mut re = vec![0.0; n];
+        let mut im = vec![0.0; n];
+        for (i, &x) in r.iter().enumerate() {
+            re[(i + n - m) % n] = x;
+        }
+        self.fft.run(&mut re, &mut im, false);
+        let mut w = vec![0.0; dv_max + 1];
+        for &(d, f) in lambda {
+            w[d] += f;
+        }
+        // The channel pmf: p at -ch, 1-p at +ch.
+        let (p_neg, p_pos) = (self.p_neg, 1.0 - self.p_neg);
+        #[allow(clippy::cast_precision_loss)]
+        let base = -2.0 * std::f64::consts::PI * ch as f64 / n as f64;
+        for f in 0..n {
+            let (rr, ri) = (re[f], im[f]);
+            let (mut pr, mut pi) = (1.0, 0.0);
+            let (mut ar, mut ai) = (0.0, 0.0);
+            for &wd in &w[2..] {
+                let t = pr * rr - pi * ri;
+                pi = pr * ri + pi * rr;
+                pr = t;
+                if wd != 0.0 {
+                    ar += wd * pr;
+                    ai += wd * pi;
+                }
+            }
+            #[allow(clippy::cast_precision_loss)]
+            let (s, c) = (base * f as f64).sin_cos();
+            // Channel transform: p_pos e^{-i theta} + p_neg e^{+i theta}.
+            let cr = (p_pos + p_neg) * c;
+            let ci = (p_pos - p_neg) * s;
+            re[f] = ar * cr - ai * ci;
+            im[f] = ar * ci + ai * cr;
+        }
+        self.fft.run(&mut re, &mut im, true);
+        let mut out = vec![0.0; self.k];
+        #[allow(clippy::cast_precision_loss)]
+        let scale = 1.0 / n as f64;
+        for (idx, &x) in re.iter().enumerate() {
+            let v = if idx < n / 2 {
+                idx.min(m) + m
+            } else {
+                m - (n - idx).min(m)
+            };
+            out[v] += (x * scale).max(0.0);
         }
         normalize(&mut out);
         out
@@ -167,79 +349,72 @@ impl Grid {
 /// below `cfg.target_error` within the iteration budget.
 ///
 /// # Errors
-/// [`LdpcError`] for an invalid ensemble or grid.
+/// [`LdpcError`] for an invalid ensemble, crossover or grid.
 pub fn converges(ens: &Ensemble, p: f64, cfg: &DeConfig) -> Result<bool, LdpcError> {
     ens.validate()?;
-    let g = Grid::new(cfg)?;
-    Ok(run(&g, ens, p, cfg))
+    if !(p > 0.0 && p < 0.5) {
+        return Err(LdpcError::InvalidConfig(format!(
+            "crossover {p} not in (0, 0.5)"
+        )));
+    }
+    run(ens, p, cfg)
 }
 
-fn run(g: &Grid, ens: &Ensemble, p: f64, cfg: &DeConfig) -> bool {
-    let l = ((1.0 - p) / p).ln() / cfg.delta;
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        clippy::cast_precision_loss
-    )]
-    let li = (l.round() as usize).min(g.m);
-    let mut ch = vec![0.0; g.k];
-    ch[g.m + li] += 1.0 - p;
-    ch[g.m - li] += p;
-    let dc_max = ens.rho.iter().map(|x| x.0).max().unwrap_or(2);
+fn run(ens: &Ensemble, p: f64, cfg: &DeConfig) -> Result<bool, LdpcError> {
     let dv_max = ens.lambda.iter().map(|x| x.0).max().unwrap_or(2);
-    let mut q = ch.clone();
+    let g = Grid::new(cfg, p, dv_max)?;
+    let mut q = vec![0.0; g.k];
+    q[g.m + g.ch] = 1.0 - p;
+    q[g.m - g.ch] = p;
     let mut last = f64::INFINITY;
     let mut stall = 0;
     for _ in 0..cfg.max_iterations {
-        // Check nodes: mixture over rho of (dc - 1)-fold box-plus powers.
-        let mut r = vec![0.0; g.k];
-        let mut pw = q.clone();
-        for d in 2..=dc_max {
-            if let Some(&(_, w)) = ens.rho.iter().find(|x| x.0 == d) {
-                r.iter_mut().zip(&pw).for_each(|(a, b)| *a += w * b);
-            }
-            if d < dc_max {
-                pw = g.boxplus(&pw, &q);
-            }
-        }
-        // Variable nodes: channel convolved with (dv - 1) check messages, mixed over lambda.
-        let mut nq = vec![0.0; g.k];
-        let mut pw = ch.clone();
-        for d in 2..=dv_max {
-            pw = g.conv(&pw, &r);
-            if let Some(&(_, w)) = ens.lambda.iter().find(|x| x.0 == d) {
-                nq.iter_mut().zip(&pw).for_each(|(a, b)| *a += w * b);
-            }
-        }
-        q = nq;
+        let r = g.check(&q, &ens.rho);
+        q = g.variable(&r, &ens.lambda, dv_max);
         let e = g.error(&q);
         if e < cfg.target_error {
-            return true;
+            return Ok(true);
         }
-        if e > last * (1.0 - 1e-6) {
+        // A fixed point above threshold: the error stops decreasing.
+        if e > last * (1.0 - 1e-7) {
             stall += 1;
-            if stall > 20 {
-                return false;
+            if stall > 30 {
+                return Ok(false);
             }
         } else {
             stall = 0;
         }
         last = e;
     }
-    false
+    Ok(false)
 }
 
-/// The BP threshold of `ens` on the BSC: the largest crossover probability that decodes.
+/// The crossover `p` in `[0, 0.5]` with `h(p) = r`: the Shannon limit of a code of leak rate `r`.
+#[must_use]
+pub fn shannon_limit(leak_rate: f64) -> f64 {
+    let (mut lo, mut hi) = (0.0, 0.5);
+    for _ in 0..60 {
+        let mid = 0.5 * (lo + hi);
+        if qkd_core::binary_entropy(mid) < leak_rate {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+/// The BP threshold of `ens` on the BSC: the largest crossover probability that decodes, by
+/// bisection on `[0, shannon_limit(leak rate)]` (no threshold lies above the Shannon limit).
 ///
 /// # Errors
 /// [`LdpcError`] for an invalid ensemble or grid.
 pub fn bsc_threshold(ens: &Ensemble, cfg: &DeConfig) -> Result<f64, LdpcError> {
     ens.validate()?;
-    let g = Grid::new(cfg)?;
-    let (mut lo, mut hi) = (1e-4, 0.5);
+    let (mut lo, mut hi) = (0.0, shannon_limit(ens.leak_rate().min(1.0)) + 1e-3);
     for _ in 0..cfg.bisection_steps {
         let mid = 0.5 * (lo + hi);
-        if run(&g, ens, mid, cfg) {
+        if run(ens, mid, cfg)? {
             lo = mid;
         } else {
             hi = mid;

@@ -8,6 +8,7 @@ pub mod de;
 pub mod decoder;
 mod error;
 pub mod fast;
+pub mod library;
 pub mod matrix;
 pub mod protocol;
 mod simd;
@@ -20,7 +21,8 @@ pub use error::LdpcError;
 pub use fast::{Backend, FAST_LANES, FastDecoder, decode_frames_fast};
 pub use matrix::{QcBase, SparseMatrix};
 pub use protocol::{
-    DecoderKind, FrameCode, LdpcConfig, LdpcConfigBuilder, LdpcMessage, LdpcReconciler, Mode,
+    CodeProfile, DecoderKind, FrameCode, LdpcConfig, LdpcConfigBuilder, LdpcMessage,
+    LdpcReconciler, Mode,
 };
 
 use qkd_core::DynReconciler;
@@ -32,6 +34,7 @@ pub const ALGORITHMS: &[&str] = &[
     "ldpc-oms",
     "ldpc-blind-oms",
     "ldpc-spa",
+    "ldpc-blind-spa",
 ];
 
 /// The constructor registry: a boxed reconciler by name for frames of `block_bits` bits.
@@ -39,7 +42,8 @@ pub const ALGORITHMS: &[&str] = &[
 /// - `ldpc`: rate-adaptive, layered normalised min-sum;
 /// - `ldpc-blind`: blind, layered normalised min-sum;
 /// - `ldpc-oms`, `ldpc-blind-oms`: the same with offset min-sum (offset 0.5 nat);
-/// - `ldpc-spa`: rate-adaptive with the flooding sum-product reference decoder (slow).
+/// - `ldpc-spa`, `ldpc-blind-spa`: rate-adaptive and blind with the flooding sum-product decoder
+///   (slow; blind starts at f0 = 0.9) on the BSC-optimised codes of Elkouss et al. 2009 ([`LdpcConfigBuilder::published_family`]).
 ///
 /// ```
 /// let algo = qkd_ldpc::algorithm("ldpc-blind", 10_000)?;
@@ -59,11 +63,17 @@ pub fn algorithm(name: &str, block_bits: usize) -> Result<Box<dyn DynReconciler>
         "ldpc-blind" => (b.build()?, Mode::Blind),
         "ldpc-oms" => (b.decoder(oms).build()?, Mode::RateAdaptive),
         "ldpc-blind-oms" => (b.decoder(oms).build()?, Mode::Blind),
-        "ldpc-spa" => (
+        "ldpc-spa" | "ldpc-blind-spa" => (
             b.decoder(DecoderKind::SumProduct)
+                .published_family()
                 .max_iterations(100)
+                .blind_start_efficiency(0.9)
                 .build()?,
-            Mode::RateAdaptive,
+            if name == "ldpc-spa" {
+                Mode::RateAdaptive
+            } else {
+                Mode::Blind
+            },
         ),
         _ => {
             return Err(LdpcError::UnknownAlgorithm {

@@ -37,7 +37,7 @@ use qkd_core::{
 use rand::{Rng, RngExt};
 
 use crate::LdpcError;
-use crate::construct::{CodeSpec, LdpcCode};
+use crate::construct::{CodeSpec, DegreeProfile, LdpcCode};
 use crate::decoder::{KNOWN_LLR, LLR_SCALE, MinSumDecoder, MinSumKind, channel_llr, decode_spa};
 
 /// Which decoder Bob runs.
@@ -52,6 +52,21 @@ pub enum DecoderKind {
     OffsetMinSum(i16),
     /// Flooding sum-product in `f64` (reference; slow).
     SumProduct,
+}
+
+/// Where the variable degree profiles of the mother codes come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub enum CodeProfile {
+    /// The BSC-optimised ensembles of Elkouss et al. (ISIT 2009, Table I) for leak rates
+    /// 0.10-0.50 ([`DegreeProfile::for_leak_rate`]), ad hoc above. Best with sum-product: the
+    /// layered normalised min-sum (3/4) decoder fails on these codes (docs/ldpc.md).
+    Published,
+    /// The earlier ad hoc profile ([`DegreeProfile::ad_hoc`]; maximum degree 11), which suits
+    /// the min-sum decoder better. The default while the fast decoder is min-sum.
+    #[default]
+    AdHoc,
 }
 
 /// Configuration of LDPC reconciliation. Build with [`LdpcConfig::builder`].
@@ -80,6 +95,8 @@ pub struct LdpcConfig {
     pub blind_start_efficiency: f64,
     /// Seed of the code family (public; both parties use the same codes).
     pub code_seed: u64,
+    /// Source of the mother codes' degree profiles.
+    pub profile: CodeProfile,
     /// Seed of Alice's punctured filler bits. `None` (the default) draws them from the operating
     /// system's CSPRNG, as a real link must; set it only for reproducible simulations.
     pub private_seed: Option<u64>,
@@ -98,6 +115,7 @@ impl Default for LdpcConfig {
             blind_max_rounds: 30,
             blind_start_efficiency: 1.0,
             code_seed: 0x4c44_5043,
+            profile: CodeProfile::AdHoc,
             private_seed: None,
         }
     }
@@ -241,6 +259,24 @@ impl LdpcConfigBuilder {
         self.0.code_seed = x;
         self
     }
+    /// Sets the source of the mother codes' degree profiles.
+    #[must_use]
+    pub fn profile(mut self, x: CodeProfile) -> Self {
+        self.0.profile = x;
+        self
+    }
+    /// The published profiles with a denser family: leak rates 0.100, 0.125, ..., 0.500 (the
+    /// in-between codes use the nearer published profile), then 0.55 and 0.60. Halving the rate
+    /// step halves the worst-case puncturing of the rate-adaptive protocol.
+    #[must_use]
+    pub fn published_family(self) -> Self {
+        let rates = (4..=20)
+            .map(|k| f64::from(k) * 0.025)
+            .chain([0.55, 0.60])
+            .collect();
+        self.profile(CodeProfile::Published)
+            .mother_leak_rates(rates)
+    }
     /// Sets Alice's private seed (simulations only).
     #[must_use]
     pub fn private_seed(mut self, x: Option<u64>) -> Self {
@@ -355,7 +391,11 @@ impl Family {
                     leak_rate: self.config.mother_leak_rates[idx],
                     seed: derive_seed(self.config.code_seed, "mother", idx as u64),
                 };
-                let code = spec.build()?;
+                let leak = self.config.mother_leak_rates[idx];
+                let code = spec.build_with(match self.config.profile {
+                    CodeProfile::Published => DegreeProfile::for_leak_rate(leak),
+                    CodeProfile::AdHoc => DegreeProfile::ad_hoc(leak),
+                })?;
                 FrameCode::new(code, self.config.block_bits, spec.seed).map(Arc::new)
             })
             .clone()

@@ -132,3 +132,36 @@ proptest! {
         prop_assert_eq!(x.ledger, y.ledger);
     }
 }
+
+/// Sum-product on the published (Elkouss et al. 2009) family reconciles and keeps the ledger
+/// exact (leak = syndrome - punctured + revealed + 64, recomputed from the ledger entries).
+#[test]
+fn published_family_with_sum_product_reconciles() {
+    for mode in [Mode::RateAdaptive, Mode::Blind] {
+        let cfg = LdpcConfig::builder(2000)
+            .decoder(qkd_ldpc::DecoderKind::SumProduct)
+            .published_family()
+            .efficiency_target(1.5)
+            .private_seed(Some(3))
+            .build()
+            .unwrap();
+        let r = LdpcReconciler::new(cfg, mode);
+        let q = Qber::new(0.03).unwrap();
+        for i in 0..3 {
+            let (a, b) = noisy_pair(2000, q, ErrorModel::Bernoulli, &mut sim_rng(40 + i));
+            let run = r
+                .run_in_process(a.clone(), b, &ReconcileParams::new(q, 7 + i))
+                .unwrap();
+            assert!(run.report.success, "{mode:?} frame {i}");
+            assert_eq!(run.bob.key(), Some(&a));
+            let expect: u64 = run
+                .ledger
+                .entries()
+                .iter()
+                .filter(|e| matches!(e.step.as_ref(), "ldpc.syndrome" | "ldpc.reveal"))
+                .map(|e| e.disclosed_bits)
+                .sum();
+            assert_eq!(run.report.disclosed_bits, expect);
+        }
+    }
+}
