@@ -8,6 +8,7 @@ pub mod confirm;
 pub mod entropy;
 mod error;
 pub mod harness;
+pub mod presets;
 pub mod reconcile;
 pub mod records;
 pub mod rng;

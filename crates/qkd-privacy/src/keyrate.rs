@@ -17,7 +17,7 @@
 //! `eta_ch`; we take `eta_ch` as the fiber transmittance alone (the detector is Bob's trusted
 //! device), which is the larger, more permissive bound.
 
-use qkd_core::binary_entropy;
+use qkd_core::{binary_entropy, presets::gys};
 
 use crate::PrivacyError;
 
@@ -53,11 +53,11 @@ impl LinkParams {
     #[must_use]
     pub fn gys() -> Self {
         Self {
-            alpha_db_per_km: 0.21,
-            eta_bob: 0.045,
-            y0: 1.7e-6,
-            e_d: 0.033,
-            f_ec: 1.22,
+            alpha_db_per_km: gys::ATTENUATION_DB_PER_KM,
+            eta_bob: gys::ETA_BOB,
+            y0: gys::Y0,
+            e_d: gys::MISALIGNMENT,
+            f_ec: gys::F_EC,
             q_sift: 0.5,
             rep_rate_hz: 2e6,
         }

@@ -344,8 +344,8 @@ impl DetectorConfig {
     #[must_use]
     pub fn gys() -> Self {
         Self::Spad(SpadConfig {
-            efficiency: 0.045,
-            dark_count_probability: 8.5e-7,
+            efficiency: qkd_core::presets::gys::ETA_BOB,
+            dark_count_probability: qkd_core::presets::gys::DARK_COUNT_PER_DETECTOR,
             afterpulse_probability: 0.0,
             afterpulse_decay_ns: 0.0,
             dead_time_ns: 0.0,

@@ -741,9 +741,9 @@ impl ChannelModel {
     #[must_use]
     pub fn gys(length_km: f64) -> Self {
         Self {
-            transmittance: 0.045 * 10f64.powf(-0.21 * length_km / 10.0),
-            y0: 1.7e-6,
-            misalignment: 0.033,
+            transmittance: qkd_core::presets::gys::transmittance(length_km),
+            y0: qkd_core::presets::gys::Y0,
+            misalignment: qkd_core::presets::gys::MISALIGNMENT,
         }
     }
 
