@@ -59,7 +59,7 @@ impl Cascade {
         })
     }
 
-    /// A published variant with its published parameters, named `cascade-<variant>`.
+    /// A variant with its parameters (published ones as published), named `cascade-<variant>`.
     #[must_use]
     pub fn variant(variant: Variant) -> Self {
         Self {
@@ -125,7 +125,7 @@ impl Cascade {
         &self.config
     }
 
-    /// The names [`Cascade::from_name`] accepts without switches, one per published variant.
+    /// The names [`Cascade::from_name`] accepts without switches, one per variant.
     #[must_use]
     pub fn variant_names() -> Vec<String> {
         Variant::ALL
