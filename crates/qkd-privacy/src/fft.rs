@@ -46,6 +46,9 @@ pub const MAX_LOG: usize = 33;
 pub const BLOCK_WORDS: usize = 1 << 12;
 /// Slices of at least this many elements split their work across rayon's pool.
 const PAR_WORDS: usize = 1 << 15;
+/// The basis conversions run their small steps on blocks of at most this many words (1 MB, the
+/// L2 of the machines we measured) in one go ([`to_novel_blocked`]).
+const CONV_BLOCK_WORDS: usize = 1 << 17;
 
 /// Reduces `hi x^64 + lo` modulo `x^64 + x^4 + x^3 + x + 1`.
 ///
@@ -317,13 +320,23 @@ fn xor_into(x: &mut [u64], y: &[u64]) {
     }
 }
 
-/// Taylor expansion of `2^k` rows (width `w`) at `Y = y^tau + y`, `tau = 2^s`: afterwards row block
-/// `m` (of `tau` rows) holds `g_m` with `f = sum_m g_m(y) Y^m`. Each level divides blocks of
-/// `2 tau 2^j` rows by `Y^(2^j) = y^(tau 2^j) + y^(2^j)`; `inverse` undoes it step by step.
+/// Taylor expansion of `2^k` rows (width `w`, `k` implied by `d.len()`) at `Y = y^tau + y`,
+/// `tau = 2^s`: afterwards row block `m` (of `tau` rows) holds `g_m` with `f = sum_m g_m(y) Y^m`.
+/// Step `j` divides blocks of `2 tau 2^j` rows by `Y^(2^j) = y^(tau 2^j) + y^(2^j)`; the full
+/// expansion runs steps `k - s - 1 .. 0` (`inverse` undoes them in the opposite order). Only the
+/// steps in `steps` run here: each step acts on its blocks independently, so the small steps can
+/// run block by block while the block is in cache ([`to_novel_blocked`]).
 ///
 /// Rows from `filled` on are zero and stay zero (every step moves data to lower rows), so steps
 /// whose source lies there are skipped: the forward conversion of a half-empty operand is cheaper.
-fn taylor(d: &mut [u64], k: usize, s: usize, w: usize, inverse: bool, filled: usize) {
+fn taylor_steps(
+    d: &mut [u64],
+    s: usize,
+    w: usize,
+    inverse: bool,
+    filled: usize,
+    steps: std::ops::Range<usize>,
+) {
     let step = |d: &mut [u64], j: usize| {
         let (a, b) = ((1usize << s) << j, 1usize << j);
         let delta = a - b;
@@ -348,9 +361,9 @@ fn taylor(d: &mut [u64], k: usize, s: usize, w: usize, inverse: bool, filled: us
         }
     };
     if inverse {
-        (0..k - s).for_each(|j| step(d, j));
+        steps.for_each(|j| step(d, j));
     } else {
-        (0..k - s).rev().for_each(|j| step(d, j));
+        steps.rev().for_each(|j| step(d, j));
     }
 }
 
@@ -408,43 +421,231 @@ fn to_novel(d: &mut [u64], k: usize, w: usize) {
 
 /// [`to_novel`] when only the first `filled` rows can be nonzero.
 fn to_novel_filled(d: &mut [u64], k: usize, w: usize, filled: usize) {
+    to_novel_blocked(d, k, w, filled, CONV_BLOCK_WORDS);
+}
+
+/// Steps `j0 .. k - s` of the Taylor expansion act on blocks larger than `cache` words; the
+/// smaller ones (`0 .. j0`) run block by block together with the inner conversions.
+fn cache_split(k: usize, s: usize, w: usize, cache: usize) -> usize {
+    (0..=k - s)
+        .rev()
+        .find(|&j| w << (s + j) <= cache)
+        .unwrap_or(0)
+}
+
+/// Conversions of at most `2^PROG_LOG` rows run as straight-line programs ([`programs`]).
+const PROG_LOG: usize = 8;
+
+/// The conversion to the novel basis of `2^k` rows (`k <= PROG_LOG`) as the list of row XORs
+/// `(dst, src)` the recursion of [`to_novel_blocked`] performs, in order; `from_novel` runs the
+/// list backwards (each XOR undoes itself). For one-word rows the recursion spends most of its
+/// time on loop and slice overhead around runs of 1 .. 16 words; the list runs without it.
+fn programs() -> &'static [Vec<(u8, u8)>] {
+    static PROGRAMS: OnceLock<Vec<Vec<(u8, u8)>>> = OnceLock::new();
+    PROGRAMS.get_or_init(|| {
+        (0..=PROG_LOG)
+            .map(|k| {
+                let mut ops = Vec::new();
+                record_to_novel(&mut ops, k, 1, 0);
+                ops.into_iter()
+                    .map(|(d, s)| {
+                        // Indices below 2^PROG_LOG = 256 rows.
+                        #[allow(clippy::cast_possible_truncation)]
+                        (d as u8, s as u8)
+                    })
+                    .collect()
+            })
+            .collect()
+    })
+}
+
+/// Appends the row XORs of [`to_novel_blocked`] on `2^k` rows of width `w` (in rows of the top
+/// level) starting at row `off`: the same Taylor steps, inner and outer conversions.
+fn record_to_novel(ops: &mut Vec<(usize, usize)>, k: usize, w: usize, off: usize) {
+    let mut rows = |dst: usize, src: usize, n: usize| {
+        ops.extend((0..n * w).map(|i| (off + dst * w + i, off + src * w + i)));
+    };
+    if k <= 3 {
+        // small_to_novel
+        if k == 3 {
+            rows(2, 5, 3);
+            rows(1, 4, 1);
+            record_to_novel(ops, 2, w, off);
+            record_to_novel(ops, 2, w, off + 4 * w);
+        } else if k == 2 {
+            rows(2, 3, 1);
+            rows(1, 2, 1);
+        }
+        return;
+    }
+    let s = split_point(k);
+    for j in (0..k - s).rev() {
+        let (a, b) = ((1usize << s) << j, 1usize << j);
+        for blk in (0..1usize << k).step_by(2 * a) {
+            rows(blk + 2 * b, blk + a + b, a - b);
+            rows(blk + b, blk + a, b);
+        }
+    }
+    for m in 0..1usize << (k - s) {
+        record_to_novel(ops, s, w, off + m * (w << s));
+    }
+    record_to_novel(ops, k - s, w << s, off);
+}
+
+/// Runs the program of `2^k` rows of width `w` forwards or backwards.
+fn run_program(d: &mut [u64], k: usize, w: usize, inverse: bool) {
+    let ops = &programs()[k];
+    if w == 1 && k == PROG_LOG {
+        // Fixed-size array: the u8 indices need no bounds checks.
+        if let Ok(a) = <&mut [u64; 1 << PROG_LOG]>::try_from(d) {
+            if inverse {
+                ops.iter().rev().for_each(|&(x, y)| a[x as usize] ^= a[y as usize]);
+            } else {
+                ops.iter().for_each(|&(x, y)| a[x as usize] ^= a[y as usize]);
+            }
+        }
+        return;
+    }
+    let step = |d: &mut [u64], (x, y): (u8, u8)| {
+        let (x, y) = (usize::from(x) * w, usize::from(y) * w);
+        let (lo, hi) = d.split_at_mut(y);
+        xor_into(&mut lo[x..x + w], &hi[..w]);
+    };
+    if inverse {
+        ops.iter().rev().for_each(|&op| step(d, op));
+    } else {
+        ops.iter().for_each(|&op| step(d, op));
+    }
+}
+
+/// [`to_novel_filled`] with the cache-block size as a parameter (small in the tests).
+///
+/// The recursion of Lin-Chung-Han: Taylor expansion at `y^tau + y`, then the `2^(k - s)` blocks of
+/// `tau` rows (inner conversions, width `w`) and the `tau`-row-wide matrix of blocks (outer
+/// conversion, width `w tau`). Done naively every Taylor step and every level of the outer
+/// recursion is a pass over the whole array (~16 passes at `2^23` words, memory-bound). Here the
+/// small Taylor steps and the inner conversions of one cache block run together, and the outer
+/// conversion runs on column stripes that fit the cache: about five passes at `2^23`.
+fn to_novel_blocked(d: &mut [u64], k: usize, w: usize, filled: usize, cache: usize) {
+    if k <= PROG_LOG && d.len() <= cache {
+        run_program(d, k, w, false);
+        return;
+    }
     if k <= 3 {
         small_to_novel(d, k, w);
         return;
     }
     let s = split_point(k);
     let tau = 1usize << s;
-    taylor(d, k, s, w, false, filled);
-    let inner = |(m, blk): (usize, &mut [u64])| {
-        let live = filled.saturating_sub(m * tau).min(tau);
-        if live > 0 {
-            to_novel_filled(blk, s, w, live);
+    let j0 = cache_split(k, s, w, cache);
+    taylor_steps(d, s, w, false, filled, j0..k - s);
+    let blk_rows = tau << j0;
+    let per_block = |(bi, blk): (usize, &mut [u64])| {
+        let f = filled.saturating_sub(bi * blk_rows).min(blk_rows);
+        if f == 0 {
+            return;
+        }
+        taylor_steps(blk, s, w, false, f, 0..j0);
+        let inner = |(m, sub): (usize, &mut [u64])| {
+            let live = f.saturating_sub(m * tau).min(tau);
+            if live > 0 {
+                to_novel_blocked(sub, s, w, live, cache);
+            }
+        };
+        if blk.len() >= PAR_WORDS {
+            blk.par_chunks_exact_mut(w << s).enumerate().for_each(inner);
+        } else {
+            blk.chunks_exact_mut(w << s).enumerate().for_each(inner);
         }
     };
-    if d.len() >= PAR_WORDS {
-        d.par_chunks_exact_mut(w << s).enumerate().for_each(inner);
+    if d.len() >= PAR_WORDS && d.len() > w * blk_rows {
+        d.par_chunks_exact_mut(w * blk_rows)
+            .enumerate()
+            .for_each(per_block);
     } else {
-        d.chunks_exact_mut(w << s).enumerate().for_each(inner);
+        d.chunks_exact_mut(w * blk_rows)
+            .enumerate()
+            .for_each(per_block);
     }
-    to_novel_filled(d, k - s, w << s, filled.div_ceil(tau));
+    by_stripes(d, k - s, w << s, cache, |m, cw| {
+        to_novel_blocked(m, k - s, cw, filled.div_ceil(tau), cache);
+    });
+}
+
+/// Runs `conv(matrix, width)` on the `2^k`-row matrix `d` (row width `width`) directly when it
+/// fits `cache` words, else on column stripes copied into a buffer that does (the conversions
+/// treat columns independently). Stripes run in parallel; the buffers are zeroized.
+fn by_stripes(
+    d: &mut [u64],
+    k: usize,
+    width: usize,
+    cache: usize,
+    conv: impl Fn(&mut [u64], usize) + Sync,
+) {
+    let rows = 1usize << k;
+    let cw = (cache >> k).max(8);
+    if d.len() <= cache || cw >= width {
+        conv(d, width);
+        return;
+    }
+    let mut stripes: Vec<Vec<&mut [u64]>> = (0..width / cw)
+        .map(|_| Vec::with_capacity(rows))
+        .collect();
+    for row in d.chunks_exact_mut(width) {
+        for (stripe, piece) in stripes.iter_mut().zip(row.chunks_exact_mut(cw)) {
+            stripe.push(piece);
+        }
+    }
+    stripes.into_par_iter().for_each(|mut stripe| {
+        let mut buf = vec![0u64; rows * cw];
+        for (b, piece) in buf.chunks_exact_mut(cw).zip(stripe.iter()) {
+            b.copy_from_slice(piece);
+        }
+        conv(&mut buf, cw);
+        for (b, piece) in buf.chunks_exact(cw).zip(stripe.iter_mut()) {
+            piece.copy_from_slice(b);
+        }
+        buf.zeroize();
+    });
 }
 
 /// Novel to monomial basis, the inverse of [`to_novel`].
 pub(crate) fn from_novel(d: &mut [u64], k: usize, w: usize) {
+    from_novel_blocked(d, k, w, CONV_BLOCK_WORDS);
+}
+
+/// [`from_novel`] with the cache-block size as a parameter: [`to_novel_blocked`] backwards.
+fn from_novel_blocked(d: &mut [u64], k: usize, w: usize, cache: usize) {
+    if k <= PROG_LOG && d.len() <= cache {
+        run_program(d, k, w, true);
+        return;
+    }
     if k <= 3 {
         small_from_novel(d, k, w);
         return;
     }
     let s = split_point(k);
-    from_novel(d, k - s, w << s);
-    if d.len() >= PAR_WORDS {
-        d.par_chunks_exact_mut(w << s)
-            .for_each(|blk| from_novel(blk, s, w));
+    let j0 = cache_split(k, s, w, cache);
+    by_stripes(d, k - s, w << s, cache, |m, cw| {
+        from_novel_blocked(m, k - s, cw, cache);
+    });
+    let blk_rows = 1usize << (s + j0);
+    let per_block = |blk: &mut [u64]| {
+        if blk.len() >= PAR_WORDS {
+            blk.par_chunks_exact_mut(w << s)
+                .for_each(|sub| from_novel_blocked(sub, s, w, cache));
+        } else {
+            blk.chunks_exact_mut(w << s)
+                .for_each(|sub| from_novel_blocked(sub, s, w, cache));
+        }
+        taylor_steps(blk, s, w, true, blk_rows, 0..j0);
+    };
+    if d.len() >= PAR_WORDS && d.len() > w * blk_rows {
+        d.par_chunks_exact_mut(w * blk_rows).for_each(per_block);
     } else {
-        d.chunks_exact_mut(w << s)
-            .for_each(|blk| from_novel(blk, s, w));
+        d.chunks_exact_mut(w * blk_rows).for_each(per_block);
     }
-    taylor(d, k, s, w, true, 1 << k);
+    taylor_steps(d, s, w, true, 1 << k, j0..k - s);
 }
 
 /// Forward transform of the block `d` (a power-of-two length) at position `p`.
@@ -555,27 +756,49 @@ fn element_range(a_words: usize, b_words: usize, w0: usize, len: usize) -> (usiz
     (lo, hi)
 }
 
-fn spread(words: &[u64], k: usize) -> Vec<u64> {
+/// Both operands' 32-bit chunks in one array of `2^k` words, `a`'s in the low and `b`'s in the
+/// high halves. The basis conversion XORs whole rows, i.e. acts on every bit lane alike, so one
+/// conversion of this array serves both operands (half the conversion work of two).
+fn spread_pair(a: &[u64], b: &[u64], k: usize) -> Vec<u64> {
+    const LOW: u64 = 0xffff_ffff;
     let mut d = vec![0u64; 1 << k];
-    for (pair, &w) in d.chunks_exact_mut(2).zip(words) {
-        pair[0] = w & 0xffff_ffff;
-        pair[1] = w >> 32;
-    }
+    // In parallel, so the first-touch page faults are shared too.
+    d.par_chunks_mut(PAR_WORDS)
+        .enumerate()
+        .for_each(|(ci, chunk)| {
+            let base = ci * PAR_WORDS / 2;
+            for (i, pair) in chunk.chunks_exact_mut(2).enumerate() {
+                let wa = a.get(base + i).copied().unwrap_or(0);
+                let wb = b.get(base + i).copied().unwrap_or(0);
+                pair[0] = (wa & LOW) | (wb << 32);
+                pair[1] = (wa >> 32) | (wb & !LOW);
+            }
+        });
     d
 }
 
+/// Zeroizes a large array on all cores.
+fn par_zeroize(d: &mut [u64]) {
+    d.par_chunks_mut(PAR_WORDS).for_each(Zeroize::zeroize);
+}
+
 fn product_elements<F: Field>(f: F, a: &[u64], b: &[u64], k: usize) -> Vec<u64> {
-    let forward = |words: &[u64]| {
-        let mut d = spread(words, k);
-        to_novel_filled(&mut d, k, 1, 2 * words.len());
-        fft(f, &mut d, 0);
-        d
-    };
-    let (mut da, mut db) = rayon::join(|| forward(a), || forward(b));
+    let mut da = spread_pair(a, b, k);
+    to_novel_filled(&mut da, k, 1, 2 * a.len().max(b.len()));
+    let mut db = vec![0u64; 1 << k];
+    da.par_chunks_mut(PAR_WORDS)
+        .zip(db.par_chunks_mut(PAR_WORDS))
+        .for_each(|(x, y)| {
+            for (x, y) in x.iter_mut().zip(y) {
+                *y = *x >> 32;
+                *x &= 0xffff_ffff;
+            }
+        });
+    rayon::join(|| fft(f, &mut da, 0), || fft(f, &mut db, 0));
     da.par_chunks_mut(PAR_WORDS / 4)
         .zip(db.par_chunks(PAR_WORDS / 4))
         .for_each(|(x, y)| f.pointwise(x, y));
-    db.zeroize();
+    par_zeroize(&mut db);
     drop(db);
     ifft(f, &mut da, 0);
     from_novel(&mut da, k, 1);
@@ -625,7 +848,7 @@ pub fn middle_product(kernel: Kernel, a: &[u64], b: &[u64], w0: usize, len: usiz
     let mut e = product_by_kernel(kernel, a, b, k);
     // Only lo .. hi are guaranteed unwrapped; unpack reads nothing else for these words.
     let out = unpack(&e[..hi.min(e.len())], w0, len);
-    e.zeroize();
+    par_zeroize(&mut e);
     out
 }
 
@@ -738,6 +961,28 @@ mod tests {
             to_novel(&mut full, k, 1);
             to_novel_filled(&mut skipped, k, 1, filled);
             prop_assert_eq!(full, skipped);
+        }
+
+        #[test]
+        fn cache_blocked_conversions_equal_the_plain_recursion(
+            k in 4usize..14, seed in any::<u64>(), width in 1usize..3, cache_log in 3usize..12,
+            cut in 0.0f64..=1.0,
+        ) {
+            use rand::Rng;
+            let w = 1usize << (width - 1);
+            let mut rng = qkd_core::sim_rng(seed);
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+            let filled = ((1usize << k) as f64 * cut) as usize;
+            let f: Vec<u64> = (0..(w << k))
+                .map(|i| if i / w < filled { rng.next_u64() } else { 0 })
+                .collect();
+            // A cache larger than the array: no blocking, no stripes (the plain recursion).
+            let (mut plain, mut blocked) = (f.clone(), f.clone());
+            to_novel_blocked(&mut plain, k, w, filled, usize::MAX);
+            to_novel_blocked(&mut blocked, k, w, filled, 1 << cache_log);
+            prop_assert_eq!(&plain, &blocked);
+            from_novel_blocked(&mut blocked, k, w, 1 << cache_log);
+            prop_assert_eq!(&blocked, &f);
         }
 
         #[test]
