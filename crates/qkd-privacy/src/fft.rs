@@ -567,19 +567,21 @@ fn to_novel_blocked(d: &mut [u64], k: usize, w: usize, filled: usize, cache: usi
             .enumerate()
             .for_each(per_block);
     }
-    by_stripes(d, k - s, w << s, cache, |m, cw| {
+    by_stripes(d, k - s, w << s, cache, false, |m, cw| {
         to_novel_blocked(m, k - s, cw, filled.div_ceil(tau), cache);
     });
 }
 
 /// Runs `conv(matrix, width)` on the `2^k`-row matrix `d` (row width `width`) directly when it
-/// fits `cache` words, else on column stripes copied into a buffer that does (the conversions
-/// treat columns independently). Stripes run in parallel; the buffers are zeroized.
+/// fits `cache` words, else on column stripes that do (the conversions treat columns
+/// independently), in parallel: in place by the program of `2^k` rows (forwards, or backwards if
+/// `inverse`) for `k <= PROG_LOG`, else copied into a buffer that is zeroized afterwards.
 fn by_stripes(
     d: &mut [u64],
     k: usize,
     width: usize,
     cache: usize,
+    inverse: bool,
     conv: impl Fn(&mut [u64], usize) + Sync,
 ) {
     let rows = 1usize << k;
@@ -595,6 +597,21 @@ fn by_stripes(
         for (stripe, piece) in stripes.iter_mut().zip(row.chunks_exact_mut(cw)) {
             stripe.push(piece);
         }
+    }
+    if k <= PROG_LOG {
+        let ops = &programs()[k];
+        let op = |stripe: &mut Vec<&mut [u64]>, &(x, y): &(u8, u8)| {
+            let (lo, hi) = stripe.split_at_mut(usize::from(y));
+            xor_into(lo[usize::from(x)], hi[0]);
+        };
+        stripes.into_par_iter().for_each(|mut stripe| {
+            if inverse {
+                ops.iter().rev().for_each(|o| op(&mut stripe, o));
+            } else {
+                ops.iter().for_each(|o| op(&mut stripe, o));
+            }
+        });
+        return;
     }
     stripes.into_par_iter().for_each(|mut stripe| {
         let mut buf = vec![0u64; rows * cw];
@@ -626,7 +643,7 @@ fn from_novel_blocked(d: &mut [u64], k: usize, w: usize, cache: usize) {
     }
     let s = split_point(k);
     let j0 = cache_split(k, s, w, cache);
-    by_stripes(d, k - s, w << s, cache, |m, cw| {
+    by_stripes(d, k - s, w << s, cache, true, |m, cw| {
         from_novel_blocked(m, k - s, cw, cache);
     });
     let blk_rows = 1usize << (s + j0);
