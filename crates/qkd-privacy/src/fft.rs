@@ -35,7 +35,7 @@
 //! ([`middle_product_peak_words`]).
 
 use rayon::prelude::*;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use zeroize::Zeroize;
 
 use crate::clmul::{Kernel, clmul_portable};
@@ -773,12 +773,51 @@ fn element_range(a_words: usize, b_words: usize, w0: usize, len: usize) -> (usiz
     (lo, hi)
 }
 
+/// Zeroized transform arrays kept for the next product of the same size: a fresh 64 MB array
+/// costs ~16k first-touch page faults (kernel zeroing, and unmapping with TLB shootdowns when it
+/// is freed), about a sixth of the CPU time of a 1e8-bit hash.
+static SCRATCH: Mutex<Vec<Vec<u64>>> = Mutex::new(Vec::new());
+/// Arrays shorter than this are not kept (the allocator serves them cheaply).
+const SCRATCH_MIN_WORDS: usize = 1 << 20;
+/// At most this many arrays are kept (one product's two).
+const SCRATCH_KEPT: usize = 2;
+
+/// A zeroed array of `n` words, from the kept ones if one has that length.
+fn take_scratch(n: usize) -> Vec<u64> {
+    if n >= SCRATCH_MIN_WORDS
+        && let Ok(mut pool) = SCRATCH.lock()
+        && let Some(i) = pool.iter().position(|b| b.len() == n)
+    {
+        return pool.swap_remove(i);
+    }
+    vec![0u64; n]
+}
+
+/// Zeroizes `d` and keeps it for a later [`take_scratch`] (or frees it).
+fn give_scratch(mut d: Vec<u64>) {
+    par_zeroize(&mut d);
+    if d.len() >= SCRATCH_MIN_WORDS
+        && let Ok(mut pool) = SCRATCH.lock()
+        && pool.len() < SCRATCH_KEPT
+    {
+        pool.push(d);
+    }
+}
+
+/// Frees the transform arrays that [`middle_product`] keeps between calls (zeroized, at most two
+/// arrays of the last large transform size: 128 MB after a 1e8-bit Toeplitz hash).
+pub fn release_scratch() {
+    if let Ok(mut pool) = SCRATCH.lock() {
+        *pool = Vec::new();
+    }
+}
+
 /// Both operands' 32-bit chunks in one array of `2^k` words, `a`'s in the low and `b`'s in the
 /// high halves. The basis conversion XORs whole rows, i.e. acts on every bit lane alike, so one
 /// conversion of this array serves both operands (half the conversion work of two).
 fn spread_pair(a: &[u64], b: &[u64], k: usize) -> Vec<u64> {
     const LOW: u64 = 0xffff_ffff;
-    let mut d = vec![0u64; 1 << k];
+    let mut d = take_scratch(1 << k);
     // In parallel, so the first-touch page faults are shared too.
     d.par_chunks_mut(PAR_WORDS)
         .enumerate()
@@ -802,7 +841,7 @@ fn par_zeroize(d: &mut [u64]) {
 fn product_elements<F: Field>(f: F, a: &[u64], b: &[u64], k: usize) -> Vec<u64> {
     let mut da = spread_pair(a, b, k);
     to_novel_filled(&mut da, k, 1, 2 * a.len().max(b.len()));
-    let mut db = vec![0u64; 1 << k];
+    let mut db = take_scratch(1 << k);
     da.par_chunks_mut(PAR_WORDS)
         .zip(db.par_chunks_mut(PAR_WORDS))
         .for_each(|(x, y)| {
@@ -815,8 +854,7 @@ fn product_elements<F: Field>(f: F, a: &[u64], b: &[u64], k: usize) -> Vec<u64> 
     da.par_chunks_mut(PAR_WORDS / 4)
         .zip(db.par_chunks(PAR_WORDS / 4))
         .for_each(|(x, y)| f.pointwise(x, y));
-    par_zeroize(&mut db);
-    drop(db);
+    give_scratch(db);
     ifft(f, &mut da, 0);
     from_novel(&mut da, k, 1);
     da
@@ -862,10 +900,10 @@ pub fn middle_product(kernel: Kernel, a: &[u64], b: &[u64], w0: usize, len: usiz
     let Some(k) = transform_log(2 * a.len(), 2 * b.len(), lo, hi) else {
         return crate::clmul::middle_product(kernel, a, b, w0, len);
     };
-    let mut e = product_by_kernel(kernel, a, b, k);
+    let e = product_by_kernel(kernel, a, b, k);
     // Only lo .. hi are guaranteed unwrapped; unpack reads nothing else for these words.
     let out = unpack(&e[..hi.min(e.len())], w0, len);
-    par_zeroize(&mut e);
+    give_scratch(e);
     out
 }
 
