@@ -765,6 +765,20 @@ pub fn middle_product_peak_words(a_words: usize, b_words: usize, w0: usize, len:
     transform_log(2 * a_words, 2 * b_words, lo, hi).map_or(0, |k| 2 << k)
 }
 
+/// Words of working memory of [`middle_product_sum`] over `pairs` products (two transform
+/// arrays, three if there is a sum to accumulate), excluding operands and result.
+#[must_use]
+pub fn middle_product_sum_peak_words(
+    pairs: usize,
+    a_words: usize,
+    b_words: usize,
+    w0: usize,
+    len: usize,
+) -> usize {
+    let arrays = if pairs > 1 { 3 } else { 2 };
+    transform_size_log(a_words, b_words, w0, len).map_or(0, |k| arrays << k)
+}
+
 /// Product coefficients (32-bit elements) that words `w0 .. w0 + len` read.
 fn element_range(a_words: usize, b_words: usize, w0: usize, len: usize) -> (usize, usize) {
     let total = 2 * (a_words + b_words) - 1;
@@ -779,8 +793,8 @@ fn element_range(a_words: usize, b_words: usize, w0: usize, len: usize) -> (usiz
 static SCRATCH: Mutex<Vec<Vec<u64>>> = Mutex::new(Vec::new());
 /// Arrays shorter than this are not kept (the allocator serves them cheaply).
 const SCRATCH_MIN_WORDS: usize = 1 << 20;
-/// At most this many arrays are kept (one product's two).
-const SCRATCH_KEPT: usize = 2;
+/// At most this many arrays are kept (the three of a sum of two products).
+const SCRATCH_KEPT: usize = 3;
 
 /// A zeroed array of `n` words, from the kept ones if one has that length.
 fn take_scratch(n: usize) -> Vec<u64> {
@@ -804,8 +818,9 @@ fn give_scratch(mut d: Vec<u64>) {
     }
 }
 
-/// Frees the transform arrays that [`middle_product`] keeps between calls (zeroized, at most two
-/// arrays of the last large transform size: 128 MB after a 1e8-bit Toeplitz hash).
+/// Frees the transform arrays that [`middle_product`] and [`middle_product_sum`] keep between
+/// calls (zeroized; at most three arrays of `2^20` words or more: 96 MB after a 1e8-bit
+/// Toeplitz hash).
 pub fn release_scratch() {
     if let Ok(mut pool) = SCRATCH.lock() {
         *pool = Vec::new();
@@ -838,7 +853,8 @@ fn par_zeroize(d: &mut [u64]) {
     d.par_chunks_mut(PAR_WORDS).for_each(Zeroize::zeroize);
 }
 
-fn product_elements<F: Field>(f: F, a: &[u64], b: &[u64], k: usize) -> Vec<u64> {
+/// Forward transforms of both operands of one product (one packed basis conversion).
+fn forward_pair<F: Field>(f: F, a: &[u64], b: &[u64], k: usize) -> (Vec<u64>, Vec<u64>) {
     let mut da = spread_pair(a, b, k);
     to_novel_filled(&mut da, k, 1, 2 * a.len().max(b.len()));
     let mut db = take_scratch(1 << k);
@@ -851,13 +867,33 @@ fn product_elements<F: Field>(f: F, a: &[u64], b: &[u64], k: usize) -> Vec<u64> 
             }
         });
     rayon::join(|| fft(f, &mut da, 0), || fft(f, &mut db, 0));
-    da.par_chunks_mut(PAR_WORDS / 4)
-        .zip(db.par_chunks(PAR_WORDS / 4))
-        .for_each(|(x, y)| f.pointwise(x, y));
-    give_scratch(db);
-    ifft(f, &mut da, 0);
-    from_novel(&mut da, k, 1);
-    da
+    (da, db)
+}
+
+/// The 63-bit product coefficients of `sum_i a_i b_i` modulo `W_k`: forward transforms and
+/// pointwise products per pair, summed in the transform domain, one inverse transform.
+fn product_sum_elements<F: Field>(f: F, pairs: &[(&[u64], &[u64])], k: usize) -> Vec<u64> {
+    let mut acc: Option<Vec<u64>> = None;
+    for &(a, b) in pairs {
+        let (mut da, db) = forward_pair(f, a, b, k);
+        da.par_chunks_mut(PAR_WORDS / 4)
+            .zip(db.par_chunks(PAR_WORDS / 4))
+            .for_each(|(x, y)| f.pointwise(x, y));
+        give_scratch(db);
+        match acc.as_mut() {
+            None => acc = Some(da),
+            Some(sum) => {
+                sum.par_chunks_mut(PAR_WORDS)
+                    .zip(da.par_chunks(PAR_WORDS))
+                    .for_each(|(x, y)| xor_into(x, y));
+                give_scratch(da);
+            }
+        }
+    }
+    let mut e = acc.unwrap_or_else(|| take_scratch(1 << k));
+    ifft(f, &mut e, 0);
+    from_novel(&mut e, k, 1);
+    e
 }
 
 /// Words `w0 .. w0 + len` of the product from its 63-bit coefficients at shift 32:
@@ -873,18 +909,29 @@ fn unpack(e: &[u64], w0: usize, len: usize) -> Vec<u64> {
         .collect()
 }
 
-fn product_by_kernel(kernel: Kernel, a: &[u64], b: &[u64], k: usize) -> Vec<u64> {
+fn product_by_kernel(kernel: Kernel, pairs: &[(&[u64], &[u64])], k: usize) -> Vec<u64> {
     if kernel == Kernel::Pclmul
         && let Some(w) = crate::pclmul::Avx512Field::detect()
     {
-        return product_elements(w, a, b, k);
+        return product_sum_elements(w, pairs, k);
     }
     if kernel == Kernel::Pclmul
         && let Some(p) = crate::pclmul::Pclmul::detect()
     {
-        return product_elements(crate::pclmul::PclmulField::new(p), a, b, k);
+        return product_sum_elements(crate::pclmul::PclmulField::new(p), pairs, k);
     }
-    product_elements(PortableField, a, b, k)
+    product_sum_elements(PortableField, pairs, k)
+}
+
+/// Log2 of the transform size [`middle_product`] takes for operands of these word lengths and
+/// the output words `w0 .. w0 + len`; `None` if it exceeds `2^MAX_LOG` (or an operand is empty).
+#[must_use]
+pub fn transform_size_log(a_words: usize, b_words: usize, w0: usize, len: usize) -> Option<usize> {
+    if a_words == 0 || b_words == 0 {
+        return None;
+    }
+    let (lo, hi) = element_range(a_words, b_words, w0, len);
+    transform_log(2 * a_words, 2 * b_words, lo, hi)
 }
 
 /// Words `w0 .. w0 + len` of the carry-less product `a b` (words past the product read 0).
@@ -893,14 +940,43 @@ fn product_by_kernel(kernel: Kernel, a: &[u64], b: &[u64], k: usize) -> Vec<u64>
 /// beyond `2^MAX_LOG` transform points.
 #[must_use]
 pub fn middle_product(kernel: Kernel, a: &[u64], b: &[u64], w0: usize, len: usize) -> Vec<u64> {
-    if a.is_empty() || b.is_empty() {
-        return vec![0u64; len];
-    }
-    let (lo, hi) = element_range(a.len(), b.len(), w0, len);
-    let Some(k) = transform_log(2 * a.len(), 2 * b.len(), lo, hi) else {
-        return crate::clmul::middle_product(kernel, a, b, w0, len);
+    middle_product_sum(kernel, &[(a, b)], w0, len)
+}
+
+/// Words `w0 .. w0 + len` of `sum_i a_i b_i` over pairs of one shape (every `a_i` as long as the
+/// first, every `b_i` too; shorter ones count as zero-padded): one forward transform per operand,
+/// the products summed in the transform domain, one inverse transform. A Toeplitz hash splits
+/// its input in two halves this way ([`crate::ToeplitzHash::hash`]), which halves the transform
+/// size at 1e8 bits.
+///
+/// Falls back to summed [`crate::clmul::middle_product`]s for empty operands or a product beyond
+/// `2^MAX_LOG` transform points.
+///
+/// # Panics
+/// If an `a_i` or `b_i` is longer than the first pair's.
+#[must_use]
+pub fn middle_product_sum(
+    kernel: Kernel,
+    pairs: &[(&[u64], &[u64])],
+    w0: usize,
+    len: usize,
+) -> Vec<u64> {
+    let (la, lb) = pairs.first().map_or((0, 0), |(a, b)| (a.len(), b.len()));
+    assert!(
+        pairs.iter().all(|(a, b)| a.len() <= la && b.len() <= lb),
+        "middle_product_sum: pairs of different shapes"
+    );
+    let Some(k) = transform_size_log(la, lb, w0, len) else {
+        let mut out = vec![0u64; len];
+        for &(a, b) in pairs.iter().filter(|(a, b)| !a.is_empty() && !b.is_empty()) {
+            let mut part = crate::clmul::middle_product(kernel, a, b, w0, len);
+            xor_into(&mut out, &part);
+            part.zeroize();
+        }
+        return out;
     };
-    let e = product_by_kernel(kernel, a, b, k);
+    let (_, hi) = element_range(la, lb, w0, len);
+    let e = product_by_kernel(kernel, pairs, k);
     // Only lo .. hi are guaranteed unwrapped; unpack reads nothing else for these words.
     let out = unpack(&e[..hi.min(e.len())], w0, len);
     give_scratch(e);
