@@ -909,6 +909,33 @@ fn unpack(e: &[u64], w0: usize, len: usize) -> Vec<u64> {
         .collect()
 }
 
+/// The GF(2^64) arithmetic the transforms run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FftField {
+    /// Integer-multiply emulation of the carry-less product, any CPU.
+    Portable,
+    /// Scalar `PCLMULQDQ`.
+    Pclmul,
+    /// AVX-512 `VPCLMULQDQ`, eight products per instruction pair (scalar `PCLMULQDQ` for short
+    /// runs).
+    Avx512Vpclmul,
+}
+
+impl FftField {
+    /// The arithmetic [`middle_product`] uses with this base-case kernel on this CPU.
+    #[must_use]
+    pub fn for_kernel(kernel: Kernel) -> Self {
+        if kernel == Kernel::Pclmul && crate::pclmul::Avx512Field::detect().is_some() {
+            FftField::Avx512Vpclmul
+        } else if kernel == Kernel::Pclmul && crate::pclmul::Pclmul::detect().is_some() {
+            FftField::Pclmul
+        } else {
+            FftField::Portable
+        }
+    }
+}
+
 fn product_by_kernel(kernel: Kernel, pairs: &[(&[u64], &[u64])], k: usize) -> Vec<u64> {
     if kernel == Kernel::Pclmul
         && let Some(w) = crate::pclmul::Avx512Field::detect()

@@ -42,6 +42,40 @@ use crate::fft;
 /// shorter ones the Karatsuba middle product (faster below it, measured in benches/privacy.rs).
 pub const FFT_MIN_INPUT_BITS: usize = 1 << 18;
 
+/// The computation [`ToeplitzHash::hash`] runs for a given shape on this CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HashPath {
+    /// The middle-product Karatsuba ([`crate::clmul`]) on this base-case kernel.
+    Karatsuba(Kernel),
+    /// The additive FFT over GF(2^64) ([`crate::fft`]).
+    AdditiveFft {
+        /// The field arithmetic of the transforms.
+        field: fft::FftField,
+        /// Log2 of the transform size (points).
+        transform_log: usize,
+        /// Whether the input is hashed as two halves summed in the transform domain
+        /// ([`fft::middle_product_sum`]).
+        split: bool,
+    },
+}
+
+impl std::fmt::Display for HashPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HashPath::Karatsuba(k) => write!(f, "karatsuba-{k:?}"),
+            HashPath::AdditiveFft {
+                field,
+                transform_log,
+                split,
+            } => {
+                let halves = if *split { ", 2 halves" } else { "" };
+                write!(f, "fft-{field:?} (2^{transform_log} points{halves})")
+            }
+        }
+    }
+}
+
 /// An `m x n` Toeplitz hash (n input bits to m output bits) with its seed.
 ///
 /// ```
@@ -188,7 +222,38 @@ impl ToeplitzHash {
         }
     }
 
-    /// `T x` by the fast exact path (Karatsuba carry-less multiplication).
+    /// The computation [`ToeplitzHash::hash`] runs for this shape on this CPU.
+    #[must_use]
+    pub fn path(&self) -> HashPath {
+        if self.input_bits < FFT_MIN_INPUT_BITS || self.output_bits == 0 {
+            return HashPath::Karatsuba(self.kernel);
+        }
+        let field = fft::FftField::for_kernel(self.kernel);
+        let (w0, len) = self.direct_shape();
+        let (s, x) = (self.seed.words().len(), self.input_bits.div_ceil(64));
+        if let Some(h) = self.split_bits() {
+            let (sw, xw, w0, len) = split_shape(h, self.output_bits);
+            if let Some(transform_log) = fft::transform_size_log(sw, xw, w0, len) {
+                return HashPath::AdditiveFft {
+                    field,
+                    transform_log,
+                    split: true,
+                };
+            }
+        }
+        match fft::transform_size_log(s, x, w0, len) {
+            Some(transform_log) => HashPath::AdditiveFft {
+                field,
+                transform_log,
+                split: false,
+            },
+            // Beyond the largest transform the FFT module falls back to Karatsuba.
+            None => HashPath::Karatsuba(self.kernel),
+        }
+    }
+
+    /// `T x` by the fast exact path: the additive FFT from [`FFT_MIN_INPUT_BITS`] on, the
+    /// Karatsuba middle product below ([`ToeplitzHash::path`] says which).
     ///
     /// # Errors
     /// A length mismatch if `x` does not have `n` bits.
@@ -455,6 +520,13 @@ pub struct ModifiedToeplitzHash {
 }
 
 impl ModifiedToeplitzHash {
+    /// The computation of the `T'` part ([`ToeplitzHash::path`]); `None` if there is no `T'`
+    /// (`m = 0` or `m = n`: the hash only copies bits).
+    #[must_use]
+    pub fn path(&self) -> Option<HashPath> {
+        self.inner.as_ref().map(ToeplitzHash::path)
+    }
+
     /// Seed bits needed: `n - 1` (`(n - m) + m - 1`).
     #[must_use]
     pub fn seed_bits(input_bits: usize) -> usize {
@@ -629,6 +701,30 @@ mod tests {
         }
         // 1e8: 3 * 2^22 words (805 Mbit) + operand copies and output (200 Mbit): 10.05 bits.
         assert!((per_bit(100_000_000) - 10.05).abs() < 0.05);
+    }
+
+    #[test]
+    fn the_reported_path_is_the_one_taken() {
+        let t = |n: usize| ToeplitzHash::new(n, n / 2, &BitBlock::zeros(n + n / 2)).unwrap();
+        assert!(matches!(t(100_000).path(), HashPath::Karatsuba(_)));
+        assert!(matches!(
+            t(1_000_000).path(),
+            HashPath::AdditiveFft {
+                transform_log: 16,
+                split: false,
+                ..
+            }
+        ));
+        assert!(matches!(
+            t(100_000_000).path(),
+            HashPath::AdditiveFft {
+                transform_log: 22,
+                split: true,
+                ..
+            }
+        ));
+        let modified = ModifiedToeplitzHash::new(1000, 1000, &BitBlock::zeros(999)).unwrap();
+        assert_eq!(modified.path(), None);
     }
 
     #[test]
