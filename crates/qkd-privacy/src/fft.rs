@@ -499,9 +499,12 @@ fn run_program(d: &mut [u64], k: usize, w: usize, inverse: bool) {
         // Fixed-size array: the u8 indices need no bounds checks.
         if let Ok(a) = <&mut [u64; 1 << PROG_LOG]>::try_from(d) {
             if inverse {
-                ops.iter().rev().for_each(|&(x, y)| a[x as usize] ^= a[y as usize]);
+                ops.iter()
+                    .rev()
+                    .for_each(|&(x, y)| a[x as usize] ^= a[y as usize]);
             } else {
-                ops.iter().for_each(|&(x, y)| a[x as usize] ^= a[y as usize]);
+                ops.iter()
+                    .for_each(|&(x, y)| a[x as usize] ^= a[y as usize]);
             }
         }
         return;
@@ -590,9 +593,8 @@ fn by_stripes(
         conv(d, width);
         return;
     }
-    let mut stripes: Vec<Vec<&mut [u64]>> = (0..width / cw)
-        .map(|_| Vec::with_capacity(rows))
-        .collect();
+    let mut stripes: Vec<Vec<&mut [u64]>> =
+        (0..width / cw).map(|_| Vec::with_capacity(rows)).collect();
     for row in d.chunks_exact_mut(width) {
         for (stripe, piece) in stripes.iter_mut().zip(row.chunks_exact_mut(cw)) {
             stripe.push(piece);

@@ -338,12 +338,8 @@ impl ToeplitzHash {
                 let below = p - 64 * i;
                 *word &= if below >= 64 { 0 } else { !0u64 << below };
             }
-            let mut words = fft::middle_product_sum(
-                self.kernel,
-                &[(&s0, &v[..xw]), (&s[..sw], &x1)],
-                w0,
-                len,
-            );
+            let mut words =
+                fft::middle_product_sum(self.kernel, &[(&s0, &v[..xw]), (&s[..sw], &x1)], w0, len);
             let y = extract_bits(&words, h - 1 - 64 * w0, m);
             words.zeroize();
             x1.zeroize();

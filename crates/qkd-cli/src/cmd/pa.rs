@@ -100,7 +100,12 @@ pub(crate) fn run(global: &GlobalArgs, args: &PaArgs) -> anyhow::Result<()> {
             field,
             transform_log,
             split,
-        }) => ("additive-fft", format!("{field:?}"), Some(transform_log), split),
+        }) => (
+            "additive-fft",
+            format!("{field:?}"),
+            Some(transform_log),
+            split,
+        ),
         Some(HashPath::Karatsuba(k)) => ("karatsuba", format!("{k:?}"), None, false),
         // A path added later, or no matrix at all (the modified family with m = 0 or m = n).
         Some(other) => ("other", other.to_string(), None, false),
@@ -126,7 +131,12 @@ pub(crate) fn run(global: &GlobalArgs, args: &PaArgs) -> anyhow::Result<()> {
     }
     let fft = report
         .fft_transform_log
-        .map(|k| format!(", 2^{k} points{}", if report.fft_split { ", 2 halves" } else { "" }))
+        .map(|k| {
+            format!(
+                ", 2^{k} points{}",
+                if report.fft_split { ", 2 halves" } else { "" }
+            )
+        })
         .unwrap_or_default();
     println!(
         "{} {} -> {} bits ({} seed bits, {} on {}{fft}, {} threads): {:.4} s, {:.1} Mbit/s input \
