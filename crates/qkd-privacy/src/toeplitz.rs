@@ -20,11 +20,13 @@
 //!
 //! Peak memory of [`ToeplitzHash::hash`] beyond seed, input and output
 //! ([`ToeplitzHash::peak_memory_bytes`]): on the FFT path two transform arrays of `2^k` words,
-//! `2^k` the power of two at or above the product's `(n + m) / 32` coefficients (or above
-//! `(2n + m) / 32` coefficients of the product (or a smaller one when the wrapped transform is
-//! clean, see [`crate::fft`]): below `8 (2n + m) / n` bits per input bit, i.e. at most 20 at
-//! compression 1/2 just above a power of two (8.4 at n = 1e6, 10.7 at n = 1e8, i.e. 134 MB), plus
-//! the output words. Linear in `n` up to the power-of-two rounding.
+//! `2^k` the power of two at or above the `(2n + m) / 32` coefficients of the product (or a
+//! smaller one when the wrapped transform is clean, see [`crate::fft`]): below `8 (2n + m) / n`
+//! bits per input bit, i.e. at most 20 at compression 1/2 just above a power of two (8.9 at
+//! n = 1e6). Where hashing the input as two halves halves the transform (1e8 bits), three arrays
+//! of `2^(k-1)` words plus copies of two operand pieces: 10.05 bits per input bit at n = 1e8
+//! (126 MB). Linear in `n` up to the power-of-two rounding. The transform arrays stay allocated
+//! (zeroized) for the next hash of the same size until [`crate::fft::release_scratch`].
 //!
 //! The modified Toeplitz family of Hayashi and Tsurumaru (2013), `(I_m | T')` with `T'` an
 //! `m x (n - m)` Toeplitz matrix, needs only `n - 1` seed bits: [`ModifiedToeplitzHash`].
