@@ -14,7 +14,8 @@
 //!   matrix-vector product split the Karatsuba way over a `PCLMULQDQ` (or portable) base case
 //!   ([`crate::clmul`]), `O(n^1.585)`.
 //! - [`ToeplitzHash::hash_by_fft`]: the product by an additive FFT over GF(2^64) ([`crate::fft`]),
-//!   `O(n log n)` field operations, exact (no floating point).
+//!   `O(n log n)` field operations, exact (no floating point); where it halves the transform
+//!   (1e8 bits), as the sum of two half-input products ([`ToeplitzHash::path`]).
 //! - [`ToeplitzHash::hash`]: the FFT from [`FFT_MIN_INPUT_BITS`] input bits on, Karatsuba below
 //!   (the crossover measured with `examples/toeplitz_timing.rs`).
 //!
@@ -370,7 +371,8 @@ impl ToeplitzHash {
         Ok(y)
     }
 
-    /// `T x` through the additive-FFT product, whatever the size (for cross-checks).
+    /// `T x` through the additive-FFT product, whatever the size (for cross-checks): split into
+    /// two half-input products where that shrinks the transform, as [`ToeplitzHash::hash`].
     ///
     /// # Errors
     /// A length mismatch if `x` does not have `n` bits.
