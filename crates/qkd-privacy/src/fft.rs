@@ -17,14 +17,15 @@
 //! 2. **Novel basis.** With the Cantor basis `v_0 = 1`, `v_i^2 + v_i = v_(i-1)` of GF(2^64), the
 //!    subspace polynomials `W_i(y) = prod_(a in span(v_0..v_(i-1))) (y - a)` are `W_1 = y^2 + y`
 //!    composed `i` times: they have coefficients in GF(2), `W_i(v_i) = 1`, `W_i(v_(i+t)) = v_t`, and
-//!    `W_(2^t) = y^(2^(2^t)) + y`. The novel basis is `X_j = prod_(bit i of j) W_i`. Conversion from
-//!    the monomial basis (`to_novel_filled`) is a Taylor expansion at `y^(2^s) + y` (`s` a power of two)
-//!    followed by conversions of the two halves of the index bits; only XORs of whole elements,
-//!    `O(n log n log log n)` of them (Lin-Chung-Han 2016, section IV; Gao-Mateer 2010, section 3).
-//!    The XORs act on every bit lane alike, so both operands' 32-bit chunks share one conversion
-//!    (one in the low, one in the high half of each word). Conversions of up to 256 rows run as
-//!    recorded XOR programs (eight blocks at a time where rows are one word); the small Taylor steps run block by block in cache together with the
-//!    inner conversions, and the wide outer conversion runs on column stripes that fit the cache.
+//!    `W_(2^t) = y^(2^(2^t)) + y`. The novel basis is `X_j = prod_(bit i of j) W_i`. Conversion
+//!    from the monomial basis (`to_novel_filled`) is a Taylor expansion at `y^(2^s) + y` (`s` a
+//!    power of two) followed by conversions of the two halves of the index bits; only XORs of
+//!    whole elements, `O(n log n log log n)` of them (Lin-Chung-Han 2016, section IV; Gao-Mateer
+//!    2010, section 3). The XORs act on every bit lane alike, so both operands' 32-bit chunks
+//!    share one conversion (one in the low, one in the high half of each word). Conversions of
+//!    up to 256 rows run as recorded XOR programs (eight blocks at a time where rows are one
+//!    word); the small Taylor steps run block by block in cache together with the inner
+//!    conversions, and the wide outer conversion runs on column stripes that fit the cache.
 //! 3. **Transform.** Evaluation at the `2^k` points `omega(u) = sum_(bit i of u) v_i`: layer `i`
 //!    splits each block `D = D0 + W_i D1` with the butterfly `a = D0 + c D1`, `b = a + D1`,
 //!    `c = W_i(beta) = omega(2 * block)`; the inverse runs the butterflies backwards.
