@@ -18,6 +18,26 @@ fn pa_reports_sizes_and_throughput_as_json() {
     assert_eq!(v["output_bits"], 25_000);
     assert!(v["seconds"].as_f64().expect("number") > 0.0);
     assert!(v["throughput_mbps"].as_f64().expect("number") > 0.0);
+    // 1e5 bits is below the FFT threshold: the Karatsuba path, whatever the CPU.
+    assert_eq!(v["path"], "karatsuba");
+}
+
+#[test]
+fn pa_reports_the_fft_path_when_it_runs() {
+    let out = Command::new(env!("CARGO_BIN_EXE_qkd"))
+        .args(["pa", "--bits", "1000000", "--repeat", "2", "--json"])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["path"], "additive-fft");
+    assert_eq!(v["fft_transform_log"], 16);
+    assert_eq!(v["repeat"], 2);
+    assert_ne!(v["kernel"], "Pclmul");
 }
 
 #[test]

@@ -12,7 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: usize = args.get(1).map_or(Ok(1_000_000), |s| s.parse())?;
     let ratio: f64 = args.get(2).map_or(Ok(0.5), |s| s.parse())?;
     let path = args.get(3).map_or("auto", String::as_str);
-    let reps: usize = args.get(4).map_or(Ok(5), |s| s.parse())?;
+    let reps: usize = args.get(4).map_or(Ok(5), |s| s.parse())?.max(1);
     #[allow(
         clippy::cast_possible_truncation,
         clippy::cast_sign_loss,
@@ -22,7 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rng = sim_rng(1);
     let t = ToeplitzHash::from_rng(n, m, &mut rng)?;
     let x = BitBlock::random(n, &mut rng);
-    let mut best = f64::INFINITY;
+    let mut times = Vec::with_capacity(reps);
     for _ in 0..reps {
         let start = Instant::now();
         let y = match path {
@@ -30,11 +30,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "karatsuba" => t.hash_by_karatsuba(&x)?,
             _ => t.hash(&x)?,
         };
-        best = best.min(start.elapsed().as_secs_f64());
+        times.push(start.elapsed().as_secs_f64());
         assert_eq!(y.len(), m);
     }
+    times.sort_by(f64::total_cmp);
+    let (best, median) = (times[0], times[times.len() / 2]);
     #[allow(clippy::cast_precision_loss)]
     let mbps = n as f64 / best / 1e6;
-    println!("n={n} m={m} path={path} best_of_{reps}={best:.4}s input={mbps:.1}Mbit/s");
+    println!(
+        "n={n} m={m} path={path} best_of_{reps}={best:.4}s median={median:.4}s input={mbps:.1}Mbit/s"
+    );
+    if std::env::var_os("TOEPLITZ_TIMES").is_some() {
+        println!("times_s={times:.4?}");
+    }
     Ok(())
 }

@@ -11,7 +11,7 @@ pub mod toeplitz;
 
 pub use clmul::Kernel;
 pub use error::PrivacyError;
-pub use toeplitz::{ModifiedToeplitzHash, ToeplitzHash};
+pub use toeplitz::{HashPath, ModifiedToeplitzHash, ToeplitzHash};
 pub mod finite;
 pub mod keyrate;
 pub use finite::{FiniteKeyInputs, KeyLength, SecurityParams, ZeroKeyReason, finite_key_length};

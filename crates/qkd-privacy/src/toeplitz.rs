@@ -14,17 +14,20 @@
 //!   matrix-vector product split the Karatsuba way over a `PCLMULQDQ` (or portable) base case
 //!   ([`crate::clmul`]), `O(n^1.585)`.
 //! - [`ToeplitzHash::hash_by_fft`]: the product by an additive FFT over GF(2^64) ([`crate::fft`]),
-//!   `O(n log n)` field operations, exact (no floating point).
+//!   `O(n log n)` field operations, exact (no floating point); where it halves the transform
+//!   (1e8 bits), as the sum of two half-input products ([`ToeplitzHash::path`]).
 //! - [`ToeplitzHash::hash`]: the FFT from [`FFT_MIN_INPUT_BITS`] input bits on, Karatsuba below
 //!   (the crossover measured with `examples/toeplitz_timing.rs`).
 //!
 //! Peak memory of [`ToeplitzHash::hash`] beyond seed, input and output
 //! ([`ToeplitzHash::peak_memory_bytes`]): on the FFT path two transform arrays of `2^k` words,
-//! `2^k` the power of two at or above the product's `(n + m) / 32` coefficients (or above
-//! `(2n + m) / 32` coefficients of the product (or a smaller one when the wrapped transform is
-//! clean, see [`crate::fft`]): below `8 (2n + m) / n` bits per input bit, i.e. at most 20 at
-//! compression 1/2 just above a power of two (8.4 at n = 1e6, 10.7 at n = 1e8, i.e. 134 MB), plus
-//! the output words. Linear in `n` up to the power-of-two rounding.
+//! `2^k` the power of two at or above the `(2n + m) / 32` coefficients of the product (or a
+//! smaller one when the wrapped transform is clean, see [`crate::fft`]): below `8 (2n + m) / n`
+//! bits per input bit, i.e. at most 20 at compression 1/2 just above a power of two (8.9 at
+//! n = 1e6). Where hashing the input as two halves halves the transform (1e8 bits), three arrays
+//! of `2^(k-1)` words plus copies of two operand pieces: 10.05 bits per input bit at n = 1e8
+//! (126 MB). Linear in `n` up to the power-of-two rounding. The transform arrays stay allocated
+//! (zeroized) for the next hash of the same size until [`crate::fft::release_scratch`].
 //!
 //! The modified Toeplitz family of Hayashi and Tsurumaru (2013), `(I_m | T')` with `T'` an
 //! `m x (n - m)` Toeplitz matrix, needs only `n - 1` seed bits: [`ModifiedToeplitzHash`].
@@ -41,6 +44,40 @@ use crate::fft;
 /// Inputs of at least this many bits take the additive-FFT path of [`ToeplitzHash::hash`];
 /// shorter ones the Karatsuba middle product (faster below it, measured in benches/privacy.rs).
 pub const FFT_MIN_INPUT_BITS: usize = 1 << 18;
+
+/// The computation [`ToeplitzHash::hash`] runs for a given shape on this CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HashPath {
+    /// The middle-product Karatsuba ([`crate::clmul`]) on this base-case kernel.
+    Karatsuba(Kernel),
+    /// The additive FFT over GF(2^64) ([`crate::fft`]).
+    AdditiveFft {
+        /// The field arithmetic of the transforms.
+        field: fft::FftField,
+        /// Log2 of the transform size (points).
+        transform_log: usize,
+        /// Whether the input is hashed as two halves summed in the transform domain
+        /// ([`fft::middle_product_sum`]).
+        split: bool,
+    },
+}
+
+impl std::fmt::Display for HashPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HashPath::Karatsuba(k) => write!(f, "karatsuba-{k:?}"),
+            HashPath::AdditiveFft {
+                field,
+                transform_log,
+                split,
+            } => {
+                let halves = if *split { ", 2 halves" } else { "" };
+                write!(f, "fft-{field:?} (2^{transform_log} points{halves})")
+            }
+        }
+    }
+}
 
 /// An `m x n` Toeplitz hash (n input bits to m output bits) with its seed.
 ///
@@ -188,7 +225,38 @@ impl ToeplitzHash {
         }
     }
 
-    /// `T x` by the fast exact path (Karatsuba carry-less multiplication).
+    /// The computation [`ToeplitzHash::hash`] runs for this shape on this CPU.
+    #[must_use]
+    pub fn path(&self) -> HashPath {
+        if self.input_bits < FFT_MIN_INPUT_BITS || self.output_bits == 0 {
+            return HashPath::Karatsuba(self.kernel);
+        }
+        let field = fft::FftField::for_kernel(self.kernel);
+        let (w0, len) = self.direct_shape();
+        let (s, x) = (self.seed.words().len(), self.input_bits.div_ceil(64));
+        if let Some(h) = self.split_bits() {
+            let (sw, xw, w0, len) = split_shape(h, self.output_bits);
+            if let Some(transform_log) = fft::transform_size_log(sw, xw, w0, len) {
+                return HashPath::AdditiveFft {
+                    field,
+                    transform_log,
+                    split: true,
+                };
+            }
+        }
+        match fft::transform_size_log(s, x, w0, len) {
+            Some(transform_log) => HashPath::AdditiveFft {
+                field,
+                transform_log,
+                split: false,
+            },
+            // Beyond the largest transform the FFT module falls back to Karatsuba.
+            None => HashPath::Karatsuba(self.kernel),
+        }
+    }
+
+    /// `T x` by the fast exact path: the additive FFT from [`FFT_MIN_INPUT_BITS`] on, the
+    /// Karatsuba middle product below ([`ToeplitzHash::path`] says which).
     ///
     /// # Errors
     /// A length mismatch if `x` does not have `n` bits.
@@ -197,19 +265,90 @@ impl ToeplitzHash {
         if self.output_bits == 0 {
             return Ok(BitBlock::new());
         }
+        if self.input_bits >= FFT_MIN_INPUT_BITS {
+            return Ok(self.fft_hash(x));
+        }
         // Only the product words that hold bits n-1 .. n+m-1 are formed (a middle product).
         let start = self.input_bits - 1;
         let w0 = start / 64;
         let w_end = (start + self.output_bits).div_ceil(64);
         let (s, v, len) = (self.seed.words(), x.words(), w_end - w0);
-        let mut words = if self.input_bits >= FFT_MIN_INPUT_BITS {
-            fft::middle_product(self.kernel, s, v, w0, len)
-        } else {
-            clmul::middle_product(self.kernel, s, v, w0, len)
-        };
+        let mut words = clmul::middle_product(self.kernel, s, v, w0, len);
         let y = extract_bits(&words, start - 64 * w0, self.output_bits);
         words.zeroize();
         Ok(y)
+    }
+
+    /// The product words `w0 .. w0 + len` that hold bits `n - 1 .. n + m - 1` of `s x`.
+    fn direct_shape(&self) -> (usize, usize) {
+        let start = self.input_bits - 1;
+        let w0 = start / 64;
+        (w0, (start + self.output_bits).div_ceil(64) - w0)
+    }
+
+    /// Where [`ToeplitzHash::hash`] splits the input for the FFT: `h` bits in the low half (a
+    /// multiple of 64), if the split's transform is smaller than the direct product's.
+    ///
+    /// With `x = x0 + y^h x1`, `y_i = (s0 x0)_(h-1+i) + (s1 x1')_(h-1+i)` where `s0` is seed bits
+    /// `n - h .. n + m - 1`, `s1` seed bits `0 .. h + m - 1` and `x1' = y^(2h - n) x1` (so both
+    /// middle products read the same window): two products of half the length whose sum needs
+    /// one inverse transform ([`fft::middle_product_sum`]). At 1e8 -> 5e7 bits the transform
+    /// shrinks from `2^23` to `2^22` points (the wrap of `W_22` misses the window): five
+    /// transforms of `2^22` instead of three of `2^23`, and 96 instead of 128 MB.
+    fn split_bits(&self) -> Option<usize> {
+        let (n, m) = (self.input_bits, self.output_bits);
+        if n < 256 || m == 0 {
+            return None;
+        }
+        let h = 64 * n.div_ceil(128);
+        let (w0, len) = self.direct_shape();
+        let direct = fft::transform_size_log(self.seed.words().len(), n.div_ceil(64), w0, len)?;
+        let (sw, xw, w0s, lens) = split_shape(h, m);
+        let split = fft::transform_size_log(sw, xw, w0s, lens)?;
+        (split < direct).then_some(h)
+    }
+
+    /// `T x` by the additive FFT: the split product of [`ToeplitzHash::split_bits`] where it is
+    /// smaller, else the direct middle product.
+    fn fft_hash(&self, x: &BitBlock) -> BitBlock {
+        let (n, m) = (self.input_bits, self.output_bits);
+        let (s, v) = (self.seed.words(), x.words());
+        if let Some(h) = self.split_bits() {
+            return self.split_hash(x, h);
+        }
+        let (w0, len) = self.direct_shape();
+        let mut words = fft::middle_product(self.kernel, s, v, w0, len);
+        let y = extract_bits(&words, n - 1 - 64 * w0, m);
+        words.zeroize();
+        y
+    }
+
+    /// `T x` as the sum of the two half-input products of [`ToeplitzHash::split_bits`], split at
+    /// `h` bits (a multiple of 64 with `2h - n < 128`; any `m >= 1`, `n >= 256`).
+    fn split_hash(&self, x: &BitBlock, h: usize) -> BitBlock {
+        let (n, m) = (self.input_bits, self.output_bits);
+        let (s, v) = (self.seed.words(), x.words());
+        {
+            let (sw, xw, w0, len) = split_shape(h, m);
+            // s0: seed bits n - h .. (bits past h + m - 1 only reach product bits past the window).
+            let mut s0 = vec![0u64; sw];
+            load_window(s, n - h, &mut s0);
+            // x1' = y^p x1, p = 2h - n < 128: x bits h - p .. n with the p lowest cleared.
+            let p = 2 * h - n;
+            let mut x1 = vec![0u64; xw];
+            load_window(v, h - p, &mut x1);
+            for (i, word) in x1.iter_mut().enumerate().take(p.div_ceil(64)) {
+                let below = p - 64 * i;
+                *word &= if below >= 64 { 0 } else { !0u64 << below };
+            }
+            let mut words =
+                fft::middle_product_sum(self.kernel, &[(&s0, &v[..xw]), (&s[..sw], &x1)], w0, len);
+            let y = extract_bits(&words, h - 1 - 64 * w0, m);
+            words.zeroize();
+            x1.zeroize();
+            s0.zeroize();
+            y
+        }
     }
 
     /// `T x` through the Karatsuba middle product, whatever the size (for cross-checks and
@@ -232,7 +371,8 @@ impl ToeplitzHash {
         Ok(y)
     }
 
-    /// `T x` through the additive-FFT product, whatever the size (for cross-checks).
+    /// `T x` through the additive-FFT product, whatever the size (for cross-checks): split into
+    /// two half-input products where that shrinks the transform, as [`ToeplitzHash::hash`].
     ///
     /// # Errors
     /// A length mismatch if `x` does not have `n` bits.
@@ -241,14 +381,7 @@ impl ToeplitzHash {
         if self.output_bits == 0 {
             return Ok(BitBlock::new());
         }
-        let start = self.input_bits - 1;
-        let w0 = start / 64;
-        let w_end = (start + self.output_bits).div_ceil(64);
-        let mut words =
-            fft::middle_product(self.kernel, self.seed.words(), x.words(), w0, w_end - w0);
-        let y = extract_bits(&words, start - 64 * w0, self.output_bits);
-        words.zeroize();
-        Ok(y)
+        Ok(self.fft_hash(x))
     }
 
     /// `T x` through the full Karatsuba product (an independent fast path, for cross-checks).
@@ -307,12 +440,15 @@ impl ToeplitzHash {
     /// Peak extra memory of [`ToeplitzHash::hash`] in bytes (beyond seed, input and output).
     #[must_use]
     pub fn peak_memory_bytes(&self) -> usize {
-        let start = self.input_bits - 1;
-        let (w0, len) = (
-            start / 64,
-            (start + self.output_bits).div_ceil(64) - start / 64,
-        );
+        let (w0, len) = self.direct_shape();
         let (s, x) = (self.seed.words().len(), self.input_bits.div_ceil(64));
+        if self.input_bits >= FFT_MIN_INPUT_BITS
+            && let Some(h) = self.split_bits()
+        {
+            // Three transform arrays, the two operand copies and the product words.
+            let (sw, xw, w0, len) = split_shape(h, self.output_bits);
+            return 8 * (fft::middle_product_sum_peak_words(2, sw, xw, w0, len) + sw + xw + len);
+        }
         let work = if self.input_bits >= FFT_MIN_INPUT_BITS && fft::supports(s, x) {
             8 * fft::middle_product_peak_words(s, x, w0, len)
         } else {
@@ -320,6 +456,19 @@ impl ToeplitzHash {
         };
         work + 8 * len
     }
+}
+
+/// Word lengths of the split products' operands (`s` pieces, `x` pieces) and the product words
+/// `w0 .. w0 + len` holding bits `h - 1 .. h - 1 + m`.
+fn split_shape(h: usize, m: usize) -> (usize, usize, usize, usize) {
+    let start = h - 1;
+    let w0 = start / 64;
+    (
+        (h + m - 1).div_ceil(64),
+        h / 64,
+        w0,
+        (start + m).div_ceil(64) - w0,
+    )
 }
 
 /// Copies bits `off .. off + 64 * out.len()` of `words` into `out` (bits past the end read 0).
@@ -371,6 +520,13 @@ pub struct ModifiedToeplitzHash {
 }
 
 impl ModifiedToeplitzHash {
+    /// The computation of the `T'` part ([`ToeplitzHash::path`]); `None` if there is no `T'`
+    /// (`m = 0` or `m = n`: the hash only copies bits).
+    #[must_use]
+    pub fn path(&self) -> Option<HashPath> {
+        self.inner.as_ref().map(ToeplitzHash::path)
+    }
+
     /// Seed bits needed: `n - 1` (`(n - m) + m - 1`).
     #[must_use]
     pub fn seed_bits(input_bits: usize) -> usize {
@@ -534,7 +690,8 @@ mod tests {
             r
         };
         // Two arrays of 2^k < 2 (2n + m) / 32 words of 64 bits: below 8 (2n + m) / n = 20 bits,
-        // plus half a bit of output words.
+        // plus half a bit of output words. The split path (only where its 2^(k-1) transform is
+        // smaller) holds three arrays of 2^(k-1) plus n + m bits of operand copies: no more.
         for n in [300_000, 1_000_000, 3_000_000, 10_000_000, 100_000_000] {
             let b = per_bit(n);
             assert!(
@@ -542,7 +699,32 @@ mod tests {
                 "{b} bits per input bit at n = {n}"
             );
         }
-        assert!((per_bit(100_000_000) - 11.2).abs() < 0.1);
+        // 1e8: 3 * 2^22 words (805 Mbit) + operand copies and output (200 Mbit): 10.05 bits.
+        assert!((per_bit(100_000_000) - 10.05).abs() < 0.05);
+    }
+
+    #[test]
+    fn the_reported_path_is_the_one_taken() {
+        let t = |n: usize| ToeplitzHash::new(n, n / 2, &BitBlock::zeros(n + n / 2)).unwrap();
+        assert!(matches!(t(100_000).path(), HashPath::Karatsuba(_)));
+        assert!(matches!(
+            t(1_000_000).path(),
+            HashPath::AdditiveFft {
+                transform_log: 16,
+                split: false,
+                ..
+            }
+        ));
+        assert!(matches!(
+            t(100_000_000).path(),
+            HashPath::AdditiveFft {
+                transform_log: 22,
+                split: true,
+                ..
+            }
+        ));
+        let modified = ModifiedToeplitzHash::new(1000, 1000, &BitBlock::zeros(999)).unwrap();
+        assert_eq!(modified.path(), None);
     }
 
     #[test]
@@ -572,6 +754,20 @@ mod tests {
             let mut txy = tx.clone();
             txy.xor_assign(&t.hash(&y).unwrap()).unwrap();
             prop_assert_eq!(t.hash(&x.xor(&y).unwrap()).unwrap(), txy);
+        }
+
+        #[test]
+        fn split_fft_equals_naive(seed in any::<u64>(), n in 256usize..40_000, ratio in 0.0f64..=1.0) {
+            // The split of the 1e8 path forced at any size (whatever transform it lands on).
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+            let m = ((n as f64 * ratio) as usize).clamp(1, n);
+            let mut rng = sim_rng(seed);
+            let t = ToeplitzHash::from_rng(n, m, &mut rng).unwrap();
+            let x = BitBlock::random(n, &mut rng);
+            let h = 64 * n.div_ceil(128);
+            prop_assert_eq!(t.split_hash(&x, h), t.hash_naive(&x).unwrap());
+            let p = t.clone().with_kernel(Kernel::Portable);
+            prop_assert_eq!(p.split_hash(&x, h), t.hash_naive(&x).unwrap());
         }
 
         #[test]
