@@ -1,32 +1,31 @@
 //! `qkd keyrate` end to end.
 
-use std::process::Command;
+mod common;
+
+use common::qkd_json;
 
 #[test]
 fn keyrate_gys_json_vanishes_near_142_km_and_stays_below_plob() {
     let dir = std::env::temp_dir().join(format!("qkd-keyrate-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let svg = dir.join("rate.svg");
-    let out = Command::new(env!("CARGO_BIN_EXE_qkd"))
-        .args([
-            "keyrate",
-            "--preset",
-            "gys",
-            "--distance",
-            "0..150",
-            "--step",
-            "50",
-        ])
-        .args(["--finite", "1e10", "--json", "--svg"])
-        .arg(&svg)
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let mut args: Vec<std::ffi::OsString> = [
+        "keyrate",
+        "--preset",
+        "gys",
+        "--distance",
+        "0..150",
+        "--step",
+        "50",
+        "--finite",
+        "1e10",
+        "--json",
+        "--svg",
+    ]
+    .map(Into::into)
+    .to_vec();
+    args.push(svg.clone().into_os_string());
+    let v = qkd_json(args);
     let d = v["max_distance_km"].as_f64().expect("number");
     assert!((142.0..=143.0).contains(&d), "{d}");
     let points = v["points"].as_array().expect("array");

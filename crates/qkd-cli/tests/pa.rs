@@ -1,19 +1,13 @@
 //! `qkd pa` end to end on a small input.
 
+mod common;
+
+use common::qkd_json;
 use std::process::Command;
 
 #[test]
 fn pa_reports_sizes_and_throughput_as_json() {
-    let out = Command::new(env!("CARGO_BIN_EXE_qkd"))
-        .args(["pa", "--bits", "100000", "--ratio", "0.25", "--json"])
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let v = qkd_json(["pa", "--bits", "100000", "--ratio", "0.25", "--json"]);
     assert_eq!(v["input_bits"], 100_000);
     assert_eq!(v["output_bits"], 25_000);
     assert!(v["seconds"].as_f64().expect("number") > 0.0);
@@ -24,16 +18,7 @@ fn pa_reports_sizes_and_throughput_as_json() {
 
 #[test]
 fn pa_reports_the_fft_path_when_it_runs() {
-    let out = Command::new(env!("CARGO_BIN_EXE_qkd"))
-        .args(["pa", "--bits", "1000000", "--repeat", "2", "--json"])
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let v = qkd_json(["pa", "--bits", "1000000", "--repeat", "2", "--json"]);
     assert_eq!(v["path"], "additive-fft");
     assert_eq!(v["fft_transform_log"], 16);
     assert_eq!(v["repeat"], 2);

@@ -1,32 +1,26 @@
 //! `qkd reconcile` end to end on a small input.
 
+mod common;
+
+use common::qkd_json;
 use std::process::Command;
 
 #[test]
 fn reconcile_json_has_the_documented_fields() {
-    let out = Command::new(env!("CARGO_BIN_EXE_qkd"))
-        .args([
-            "--json",
-            "--seed",
-            "3",
-            "reconcile",
-            "--algorithm",
-            "cascade-original",
-            "--qber",
-            "0.03",
-            "--block",
-            "2000",
-            "--frames",
-            "20",
-        ])
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let v = qkd_json([
+        "--json",
+        "--seed",
+        "3",
+        "reconcile",
+        "--algorithm",
+        "cascade-original",
+        "--qber",
+        "0.03",
+        "--block",
+        "2000",
+        "--frames",
+        "20",
+    ]);
     for field in [
         "algorithm",
         "qber",
@@ -58,27 +52,18 @@ fn reconcile_json_has_the_documented_fields() {
 
 #[test]
 fn several_qbers_give_an_array_and_bad_names_fail() {
-    let out = Command::new(env!("CARGO_BIN_EXE_qkd"))
-        .args([
-            "--json",
-            "reconcile",
-            "-a",
-            "cascade-yan,cascade-option8+bpi",
-            "--qber",
-            "0.02,0.08",
-            "--block",
-            "1000",
-            "--frames",
-            "5",
-        ])
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let v = qkd_json([
+        "--json",
+        "reconcile",
+        "-a",
+        "cascade-yan,cascade-option8+bpi",
+        "--qber",
+        "0.02,0.08",
+        "--block",
+        "1000",
+        "--frames",
+        "5",
+    ]);
     assert_eq!(v.as_array().unwrap().len(), 4);
     let bad = Command::new(env!("CARGO_BIN_EXE_qkd"))
         .args(["reconcile", "--algorithm", "cascade-nope", "--frames", "1"])
