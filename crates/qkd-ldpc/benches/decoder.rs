@@ -18,7 +18,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use qkd_core::harness::{ErrorModel, noisy_pair};
-use qkd_core::{BitBlock, DynReconciler, Qber, ReconcileParams, binary_entropy, sim_rng};
+use qkd_core::{BitBlock, DynReconciler, Qber, ReconcileParams, sim_rng};
 use qkd_ldpc::decoder::{KNOWN_LLR, channel_llr};
 use qkd_ldpc::{
     Backend, BatchDecoder, FastDecoder, FrameInput, LdpcConfig, LdpcReconciler, MinSumDecoder,
@@ -35,20 +35,11 @@ type Frame = (Vec<i16>, Vec<u64>);
 /// The protocol's code for `block` key bits at QBER `Q`, and `count` simulated frames.
 fn operating_point(block: usize, count: usize) -> (SparseMatrix, Vec<Frame>) {
     let cfg = LdpcConfig::builder(block).build().unwrap();
-    let leak = cfg.efficiency_target * block as f64 * binary_entropy(Q);
-    let n0 = cfg.min_code_length() as f64;
-    let idx = cfg
-        .mother_leak_rates
-        .iter()
-        .position(|&r| r * n0 >= leak)
-        .unwrap();
-    let fc = LdpcReconciler::new(cfg, Mode::RateAdaptive)
-        .mother_code(idx)
+    let (_, fc, punct) = LdpcReconciler::new(cfg, Mode::RateAdaptive)
+        .rate_adaptive_code(Q)
         .unwrap();
     let h = fc.code.h.clone();
     let n = h.cols();
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let punct = ((h.rows() as f64 - leak).round().max(0.0) as usize).min(fc.extra.len());
     let ch = channel_llr(Q);
     let mut rng = sim_rng(9);
     let frames = (0..count)

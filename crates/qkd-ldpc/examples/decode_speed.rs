@@ -15,7 +15,7 @@
 
 use std::time::Instant;
 
-use qkd_core::{binary_entropy, sim_rng};
+use qkd_core::sim_rng;
 use qkd_ldpc::decoder::{KNOWN_LLR, channel_llr};
 use qkd_ldpc::{
     Backend, DecodeResult, FastDecoder, FrameInput, LdpcConfig, LdpcReconciler, MinSumDecoder,
@@ -55,21 +55,12 @@ fn main() {
     let json = args.iter().any(|a| a == "--json");
 
     let cfg = LdpcConfig::builder(block).build().unwrap();
-    let leak = cfg.efficiency_target * block as f64 * binary_entropy(q);
-    let n0 = cfg.min_code_length() as f64;
-    let idx = cfg
-        .mother_leak_rates
-        .iter()
-        .position(|&r| r * n0 >= leak)
-        .unwrap_or(cfg.mother_leak_rates.len() - 1);
     let rec = LdpcReconciler::new(cfg.clone(), Mode::RateAdaptive);
     let t = Instant::now();
-    let fc = rec.mother_code(idx).unwrap();
+    let (idx, fc, punct) = rec.rate_adaptive_code(q).unwrap();
     let code_s = t.elapsed().as_secs_f64();
     let h: &SparseMatrix = &fc.code.h;
     let (n, m) = (h.cols(), h.rows());
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let punct = ((m as f64 - leak).round().max(0.0) as usize).min(fc.extra.len());
     let ch = channel_llr(q);
     let mut rng = sim_rng(2024);
     let frames: Vec<Frame> = (0..nframes)

@@ -401,8 +401,8 @@ impl Family {
             .clone()
     }
 
-    /// Mother code index and punctured count for a target leak of `leak` syndrome bits.
-    fn choose(&self, leak: f64) -> Result<(Arc<FrameCode>, usize), LdpcError> {
+    /// Mother code index, code and punctured count for a target leak of `leak` syndrome bits.
+    fn choose(&self, leak: f64) -> Result<(usize, Arc<FrameCode>, usize), LdpcError> {
         let n = self.config.min_code_length();
         #[allow(clippy::cast_precision_loss)]
         let idx = self
@@ -420,7 +420,7 @@ impl Family {
             clippy::cast_sign_loss
         )]
         let p = ((m as f64 - leak).round().max(0.0) as usize).min(d);
-        Ok((fc, p))
+        Ok((idx, fc, p))
     }
 }
 
@@ -480,6 +480,31 @@ impl LdpcReconciler {
         self.family.code(idx)
     }
 
+    /// The rate-adaptive operating point at QBER estimate `qber`: the index of the mother code
+    /// the protocol uses, the code, and how many of its extra symbols are punctured (the rest
+    /// are shortened), for a leak of `efficiency_target * N h(qber)` syndrome bits.
+    ///
+    /// # Errors
+    /// [`LdpcError::UnsupportedQber`] outside the family's range; [`LdpcError`] if code
+    /// generation fails.
+    pub fn rate_adaptive_code(
+        &self,
+        qber: f64,
+    ) -> Result<(usize, Arc<FrameCode>, usize), LdpcError> {
+        let cfg = &self.family.config;
+        let (qmin, qmax) = cfg.supported_qber();
+        if !(qmin..=qmax).contains(&qber) {
+            return Err(LdpcError::UnsupportedQber {
+                qber,
+                min: qmin,
+                max: qmax,
+            });
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let nh = cfg.block_bits as f64 * binary_entropy(qber);
+        self.family.choose(cfg.efficiency_target * nh)
+    }
+
     fn plan(&self, params: &ReconcileParams) -> Result<Plan, LdpcError> {
         let cfg = &self.family.config;
         let q = params.estimated_qber.value();
@@ -494,12 +519,15 @@ impl LdpcReconciler {
         #[allow(clippy::cast_precision_loss)]
         let nh = cfg.block_bits as f64 * binary_entropy(q);
         let (fc, punctured) = match self.mode {
-            Mode::RateAdaptive => self.family.choose(cfg.efficiency_target * nh)?,
+            Mode::RateAdaptive => {
+                let (_, fc, p) = self.family.choose(cfg.efficiency_target * nh)?;
+                (fc, p)
+            }
             Mode::Blind => {
                 // Leak at start m - d ~ f0 N h: choose by m ~ f0 N h + d.
                 #[allow(clippy::cast_precision_loss)]
                 let d = (cfg.min_code_length() - cfg.block_bits) as f64;
-                let (fc, _) = self.family.choose(cfg.blind_start_efficiency * nh + d)?;
+                let (_, fc, _) = self.family.choose(cfg.blind_start_efficiency * nh + d)?;
                 let d = fc.extra.len();
                 (fc, d)
             }
