@@ -28,7 +28,8 @@
 //! Leakage in the ledger = syndrome bits - punctured + revealed + 64 (tag); requests and verdicts
 //! carry no key-dependent bits.
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use qkd_core::{
     BitBlock, ConfirmationHasher, Failure, Message, Outcome, Party, ProtocolError, ReconcileError,
@@ -38,7 +39,8 @@ use rand::{Rng, RngExt};
 
 use crate::LdpcError;
 use crate::construct::{CodeSpec, DegreeProfile, LdpcCode};
-use crate::decoder::{KNOWN_LLR, LLR_SCALE, MinSumDecoder, MinSumKind, channel_llr, decode_spa};
+use crate::decoder::{KNOWN_LLR, LLR_SCALE, MinSumDecoder, MinSumKind, channel_llr};
+use crate::spa::LayeredSpa;
 
 /// Which decoder Bob runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -50,7 +52,9 @@ pub enum DecoderKind {
     MinSum,
     /// Offset min-sum with the given offset in fixed-point units.
     OffsetMinSum(i16),
-    /// Flooding sum-product in `f64` (reference; slow).
+    /// Layered sum-product in `f64` ([`LayeredSpa`]) on the exact channel LLRs; blind rounds
+    /// continue from the previous round's messages when
+    /// [`LdpcConfig::blind_warm_start`] is set.
     SumProduct,
 }
 
@@ -93,10 +97,23 @@ pub struct LdpcConfig {
     /// Blind: the starting efficiency (leak `m - d` of the chosen mother code is about
     /// `blind_start_efficiency * N h(Q_est)`).
     pub blind_start_efficiency: f64,
+    /// Blind: the least number of extra symbols, as a fraction of `N h(Q_est)`. `Some(x)`: each
+    /// frame uses a mother code of length `n = N + d`, `d >= x N h(Q_est)`, with the length
+    /// chosen so that the start leak (all `d` extras punctured) is exactly
+    /// [`blind_start_efficiency`](Self::blind_start_efficiency)` N h(Q_est)` (codes generated
+    /// per length on first use).
+    /// `None`: the fixed length of [`extra_fraction`](Self::extra_fraction), all extras punctured
+    /// (the original blind protocol). Revealing a punctured symbol gives the decoder a whole bit,
+    /// a key bit only `1 - h(Q)`, so the punctured range should cover the frames' spread of
+    /// efficiency; every extra symbol beyond that weakens the code (measured in docs/ldpc.md).
+    pub blind_span: Option<f64>,
     /// Seed of the code family (public; both parties use the same codes).
     pub code_seed: u64,
     /// Source of the mother codes' degree profiles.
     pub profile: CodeProfile,
+    /// Blind with [`DecoderKind::SumProduct`]: each round continues decoding from the previous
+    /// round's messages, with the revealed symbols' LLRs updated, instead of decoding afresh.
+    pub blind_warm_start: bool,
     /// Seed of Alice's punctured filler bits. `None` (the default) draws them from the operating
     /// system's CSPRNG, as a real link must; set it only for reproducible simulations.
     pub private_seed: Option<u64>,
@@ -114,8 +131,10 @@ impl Default for LdpcConfig {
             blind_steps: 20,
             blind_max_rounds: 30,
             blind_start_efficiency: 1.0,
+            blind_span: None,
             code_seed: 0x4c44_5043,
             profile: CodeProfile::AdHoc,
+            blind_warm_start: true,
             private_seed: None,
         }
     }
@@ -178,7 +197,7 @@ impl LdpcConfig {
             || self
                 .mother_leak_rates
                 .windows(2)
-                .any(|w| w[0] >= w[1] || w[1] - w[0] > self.extra_fraction)
+                .any(|w| w[0] >= w[1] || w[1] - w[0] > self.extra_fraction + 1e-9)
             || self
                 .mother_leak_rates
                 .iter()
@@ -201,6 +220,9 @@ impl LdpcConfig {
         if !(self.blind_start_efficiency > 0.5 && self.blind_start_efficiency < 3.0) {
             return bad("blind_start_efficiency must be in (0.5, 3)".into());
         }
+        if self.blind_span.is_some_and(|x| !(x > 0.0 && x <= 2.0)) {
+            return bad("blind_span must be in (0, 2]".into());
+        }
         Ok(())
     }
 }
@@ -210,6 +232,11 @@ impl LdpcConfig {
 pub struct LdpcConfigBuilder(LdpcConfig);
 
 impl LdpcConfigBuilder {
+    /// The block size `N` the builder was started with.
+    #[must_use]
+    pub fn block_bits(&self) -> usize {
+        self.0.block_bits
+    }
     /// Sets the extra-symbol fraction `d / n`.
     #[must_use]
     pub fn extra_fraction(mut self, x: f64) -> Self {
@@ -253,6 +280,13 @@ impl LdpcConfigBuilder {
         self.0.blind_start_efficiency = x;
         self
     }
+    /// Blind: punctured extras at the start as a fraction of `N h(Q_est)` (see
+    /// [`LdpcConfig::blind_span`]); `None` punctures all extras.
+    #[must_use]
+    pub fn blind_span(mut self, x: Option<f64>) -> Self {
+        self.0.blind_span = x;
+        self
+    }
     /// Sets the code-family seed.
     #[must_use]
     pub fn code_seed(mut self, x: u64) -> Self {
@@ -265,17 +299,38 @@ impl LdpcConfigBuilder {
         self.0.profile = x;
         self
     }
-    /// The published profiles with a denser family: leak rates 0.100, 0.125, ..., 0.500 (the
-    /// in-between codes use the nearer published profile), then 0.55 and 0.60. Halving the rate
-    /// step halves the worst-case puncturing of the rate-adaptive protocol.
+    /// The published profiles (Elkouss et al. 2009) with mother codes every 0.025 of leak rate
+    /// from 0.100 to 0.600 (in-between codes use the nearer published profile; see
+    /// [`leak_step`](Self::leak_step)). Halving the rate step of the published table halves the
+    /// worst-case puncturing of the rate-adaptive protocol.
     #[must_use]
     pub fn published_family(self) -> Self {
-        let rates = (4..=20)
-            .map(|k| f64::from(k) * 0.025)
-            .chain([0.55, 0.60])
-            .collect();
-        self.profile(CodeProfile::Published)
-            .mother_leak_rates(rates)
+        self.profile(CodeProfile::Published).leak_step(0.025)
+    }
+    /// Mother codes at leak rates `0.1, 0.1 + step, ...` up to 0.6 (a step below the extra
+    /// fraction keeps every operating point reachable; [`build`](Self::build) checks).
+    #[must_use]
+    pub fn leak_step(self, step: f64) -> Self {
+        // Rates as integer multiples of the step, so that 0.025 gives exactly the values
+        // 0.1, 0.125, ... that the code seeds and profiles were pinned with.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let (first, last) = if step > 0.0 {
+            (
+                (0.1 / step).round() as u32,
+                ((0.6 / step) + 1e-9).floor() as u32,
+            )
+        } else {
+            (1, 0)
+        };
+        let rates = (first..=last).map(|k| f64::from(k) * step).collect();
+        self.mother_leak_rates(rates)
+    }
+    /// Blind sum-product: continue each round from the previous round's messages (`true`, the
+    /// default) or decode afresh.
+    #[must_use]
+    pub fn blind_warm_start(mut self, x: bool) -> Self {
+        self.0.blind_warm_start = x;
+        self
     }
     /// Sets Alice's private seed (simulations only).
     #[must_use]
@@ -366,11 +421,17 @@ impl FrameCode {
     }
 }
 
+/// A lazily generated mother code.
+type CodeCell = OnceLock<Result<Arc<FrameCode>, LdpcError>>;
+
 /// The shared state of a reconciler: configuration and lazily generated codes.
 #[derive(Debug)]
 struct Family {
     config: LdpcConfig,
-    codes: Vec<OnceLock<Result<Arc<FrameCode>, LdpcError>>>,
+    /// Mother codes of the configured length, by leak-rate index.
+    codes: Vec<CodeCell>,
+    /// Mother codes of other lengths (blind with a span), by (length, leak-rate index).
+    sized: Mutex<HashMap<(usize, usize), Arc<CodeCell>>>,
 }
 
 impl Family {
@@ -380,30 +441,57 @@ impl Family {
             .iter()
             .map(|_| OnceLock::new())
             .collect();
-        Self { config, codes }
+        Self {
+            config,
+            codes,
+            sized: Mutex::default(),
+        }
     }
 
-    fn code(&self, idx: usize) -> Result<Arc<FrameCode>, LdpcError> {
-        self.codes[idx]
-            .get_or_init(|| {
-                let spec = CodeSpec {
-                    min_length: self.config.min_code_length(),
-                    leak_rate: self.config.mother_leak_rates[idx],
-                    seed: derive_seed(self.config.code_seed, "mother", idx as u64),
-                };
-                let leak = self.config.mother_leak_rates[idx];
-                let code = spec.build_with(match self.config.profile {
-                    CodeProfile::Published => DegreeProfile::for_leak_rate(leak),
-                    CodeProfile::AdHoc => DegreeProfile::ad_hoc(leak),
-                })?;
-                FrameCode::new(code, self.config.block_bits, spec.seed).map(Arc::new)
-            })
+    fn generate(&self, n: usize, idx: usize, seed: u64) -> Result<Arc<FrameCode>, LdpcError> {
+        let leak = self.config.mother_leak_rates[idx];
+        let spec = CodeSpec {
+            min_length: n,
+            leak_rate: leak,
+            seed,
+        };
+        let code = spec.build_with(match self.config.profile {
+            CodeProfile::Published => DegreeProfile::for_leak_rate(leak),
+            CodeProfile::AdHoc => DegreeProfile::ad_hoc(leak),
+        })?;
+        FrameCode::new(code, self.config.block_bits, spec.seed).map(Arc::new)
+    }
+
+    /// Mother code `idx` of length `n` (at least; the lifting may round it up).
+    fn code_of_length(&self, n: usize, idx: usize) -> Result<Arc<FrameCode>, LdpcError> {
+        let seed = derive_seed(self.config.code_seed, "mother", idx as u64);
+        if n == self.config.min_code_length() {
+            return self.codes[idx]
+                .get_or_init(|| self.generate(n, idx, seed))
+                .clone();
+        }
+        let cell = {
+            let mut map = self
+                .sized
+                .lock()
+                .map_err(|_| LdpcError::InvalidCode("code cache poisoned".into()))?;
+            map.entry((n, idx)).or_default().clone()
+        };
+        cell.get_or_init(|| self.generate(n, idx, derive_seed(seed, "length", n as u64)))
             .clone()
     }
 
-    /// Mother code index, code and punctured count for a target leak of `leak` syndrome bits.
-    fn choose(&self, leak: f64) -> Result<(usize, Arc<FrameCode>, usize), LdpcError> {
-        let n = self.config.min_code_length();
+    fn code(&self, idx: usize) -> Result<Arc<FrameCode>, LdpcError> {
+        self.code_of_length(self.config.min_code_length(), idx)
+    }
+
+    /// Mother code index, code and punctured count for a target leak of `leak` syndrome bits,
+    /// among the codes of length `n`.
+    fn choose_of_length(
+        &self,
+        n: usize,
+        leak: f64,
+    ) -> Result<(usize, Arc<FrameCode>, usize), LdpcError> {
         #[allow(clippy::cast_precision_loss)]
         let idx = self
             .config
@@ -411,7 +499,7 @@ impl Family {
             .iter()
             .position(|&r| r * n as f64 >= leak)
             .unwrap_or(self.codes.len() - 1);
-        let fc = self.code(idx)?;
+        let fc = self.code_of_length(n, idx)?;
         let m = fc.code.h.rows();
         let d = fc.extra.len();
         #[allow(
@@ -421,6 +509,11 @@ impl Family {
         )]
         let p = ((m as f64 - leak).round().max(0.0) as usize).min(d);
         Ok((idx, fc, p))
+    }
+
+    /// [`choose_of_length`](Self::choose_of_length) at the configured length.
+    fn choose(&self, leak: f64) -> Result<(usize, Arc<FrameCode>, usize), LdpcError> {
+        self.choose_of_length(self.config.min_code_length(), leak)
     }
 }
 
@@ -524,10 +617,20 @@ impl LdpcReconciler {
                 (fc, p)
             }
             Mode::Blind => {
-                // Leak at start m - d ~ f0 N h: choose by m ~ f0 N h + d.
-                #[allow(clippy::cast_precision_loss)]
-                let d = (cfg.min_code_length() - cfg.block_bits) as f64;
-                let (_, fc, _) = self.family.choose(cfg.blind_start_efficiency * nh + d)?;
+                let start = cfg.blind_start_efficiency * nh;
+                let fc = match cfg.blind_span {
+                    None => {
+                        // All d extras punctured; start leak m - d ~ f0 N h: the smallest code
+                        // with m >= f0 N h + d.
+                        #[allow(clippy::cast_precision_loss)]
+                        let d = (cfg.min_code_length() - cfg.block_bits) as f64;
+                        self.family.choose(start + d)?.1
+                    }
+                    Some(span) => {
+                        let (idx, n) = self.blind_length(start, span * nh);
+                        self.family.code_of_length(n, idx)?
+                    }
+                };
                 let d = fc.extra.len();
                 (fc, d)
             }
@@ -538,6 +641,34 @@ impl LdpcReconciler {
             mode: self.mode,
             qber: q,
         })
+    }
+}
+
+impl LdpcReconciler {
+    /// Blind with a span: the mother code (index) and length `n = N + d` such that, with all
+    /// `d` extras punctured, the start leak `r n - d` equals `start` and `d >= min_span`: for
+    /// leak rate `r`, `d = (r N - start) / (1 - r)`; the smallest rate of the family whose `d`
+    /// reaches `min_span` wins, so the code is modified as little as the span allows. `d` is rounded up to a grid of `N / 200`.
+    fn blind_length(&self, start: f64, min_span: f64) -> (usize, usize) {
+        let cfg = &self.family.config;
+        #[allow(clippy::cast_precision_loss)]
+        let big_n = cfg.block_bits as f64;
+        let last = cfg.mother_leak_rates.len() - 1;
+        let (idx, d) = cfg
+            .mother_leak_rates
+            .iter()
+            .enumerate()
+            .map(|(i, &r)| (i, (r * big_n - start) / (1.0 - r)))
+            .find(|&(_, d)| d >= min_span)
+            .unwrap_or((last, min_span));
+        let grid = (cfg.block_bits / 200).max(1);
+        #[allow(
+            clippy::cast_precision_loss,
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss
+        )]
+        let d = (d / grid as f64).ceil().max(1.0) as usize * grid;
+        (idx, cfg.block_bits + d)
     }
 }
 
@@ -651,6 +782,10 @@ impl std::fmt::Debug for LdpcAlice {
 pub struct LdpcBob {
     plan: Plan,
     llr: Vec<i16>,
+    /// Exact channel LLRs in nats (sum-product).
+    llr_nats: Vec<f64>,
+    warm: bool,
+    spa: LayeredSpa,
     seed: u64,
     reveal: Vec<u32>,
     revealed: usize,
@@ -678,8 +813,9 @@ fn unexpected(party: Party, step: &'static str) -> ProtocolError {
     }
 }
 
+/// Symbols revealed per blind round: the punctured ones in `steps` rounds.
 fn reveal_step(plan: &Plan, steps: u32) -> usize {
-    plan.fc.extra.len().div_ceil(steps as usize).max(1)
+    plan.punctured.div_ceil(steps as usize).max(1)
 }
 
 impl Role for LdpcAlice {
@@ -744,8 +880,13 @@ impl LdpcBob {
                 (r, self.ms.hard_decision())
             }
             DecoderKind::SumProduct => {
-                let llr: Vec<f64> = self.llr.iter().map(|&x| f64::from(x) / LLR_SCALE).collect();
-                decode_spa(h, &llr, &self.syndrome, self.max_iterations)
+                let r = if self.warm && self.rounds > 0 {
+                    self.spa.run(h, &self.syndrome, self.max_iterations)
+                } else {
+                    self.spa
+                        .start(h, &self.llr_nats, &self.syndrome, self.max_iterations)
+                };
+                (r, self.spa.hard_decision())
             }
         };
         self.iterations += res.iterations;
@@ -843,6 +984,10 @@ impl Role for LdpcBob {
                 for (k, v) in values.iter().enumerate() {
                     let c = self.reveal[self.revealed + k] as usize;
                     self.llr[c] = if v { -KNOWN_LLR } else { KNOWN_LLR };
+                    self.llr_nats[c] = f64::from(self.llr[c]) / LLR_SCALE;
+                    if self.warm {
+                        self.spa.set_llr(c, self.llr_nats[c]);
+                    }
                 }
                 self.revealed = end;
                 self.attempt()
@@ -928,13 +1073,29 @@ impl Reconciler for LdpcReconciler {
         } else {
             Vec::new()
         };
+        // The sum-product decoder takes the exact LLR, not its fixed-point rounding.
+        let exact = (1.0 - plan.qber) / plan.qber;
+        let exact = exact.ln();
+        let mut llr_nats: Vec<f64> = llr.iter().map(|&x| f64::from(x) / LLR_SCALE).collect();
+        for (k, &c) in plan.fc.key_cols.iter().enumerate() {
+            llr_nats[c as usize] = if key.get(k) == Some(true) {
+                -exact
+            } else {
+                exact
+            };
+        }
         let ms_kind = match cfg.decoder {
             DecoderKind::OffsetMinSum(o) => MinSumKind::Offset { offset: o },
             _ => MinSumKind::Normalized,
         };
         Ok(LdpcBob {
+            warm: cfg.blind_warm_start
+                && plan.mode == Mode::Blind
+                && cfg.decoder == DecoderKind::SumProduct,
             plan,
             llr,
+            llr_nats,
+            spa: LayeredSpa::default(),
             seed: params.seed,
             reveal,
             revealed: 0,

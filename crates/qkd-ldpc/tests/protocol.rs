@@ -165,3 +165,44 @@ fn published_family_with_sum_product_reconciles() {
         }
     }
 }
+
+/// Blind with a span (frame length chosen per QBER estimate, all extras punctured, exact start
+/// leak) and warm-started layered sum-product: reconciles, the ledger is exact, and Alice's and
+/// Bob's plans agree (the run would fail on a length mismatch otherwise).
+#[test]
+fn blind_span_reconciles_and_accounts_exactly() {
+    for (span, warm) in [(0.3, true), (0.3, false), (0.5, true)] {
+        let cfg = qkd_ldpc::spa_defaults(LdpcConfig::builder(2000))
+            .blind_span(Some(span))
+            .blind_warm_start(warm)
+            .private_seed(Some(4))
+            .build()
+            .unwrap();
+        let r = LdpcReconciler::new(cfg, Mode::Blind);
+        for (i, q) in [0.02, 0.05, 0.09].into_iter().enumerate() {
+            let q = Qber::new(q).unwrap();
+            let (a, b) = noisy_pair(2000, q, ErrorModel::Bernoulli, &mut sim_rng(60 + i as u64));
+            let run = r
+                .run_in_process(a.clone(), b, &ReconcileParams::new(q, 9 + i as u64))
+                .unwrap();
+            assert!(run.report.success, "span {span} warm {warm} Q {q:?}");
+            assert_eq!(run.bob.key(), Some(&a));
+            let expect: u64 = run
+                .ledger
+                .entries()
+                .iter()
+                .filter(|e| matches!(e.step.as_ref(), "ldpc.syndrome" | "ldpc.reveal"))
+                .map(|e| e.disclosed_bits)
+                .sum();
+            assert_eq!(run.report.disclosed_bits, expect);
+        }
+    }
+}
+
+#[test]
+fn blind_span_out_of_range_is_rejected() {
+    for bad in [0.0, -1.0, 2.5, f64::NAN] {
+        let r = LdpcConfig::builder(2000).blind_span(Some(bad)).build();
+        assert!(r.is_err(), "span {bad}");
+    }
+}
