@@ -11,6 +11,7 @@ pub mod fast;
 pub mod library;
 pub mod matrix;
 pub mod protocol;
+pub mod standard;
 mod simd;
 
 pub use construct::{CodeSpec, DegreeProfile, LdpcCode};
@@ -20,6 +21,7 @@ pub use decoder::{
 pub use error::LdpcError;
 pub use fast::{Backend, FAST_LANES, FastDecoder, decode_frames_fast};
 pub use matrix::{QcBase, SparseMatrix};
+pub use standard::{Wifi80211nRate, ieee80211n};
 pub use protocol::{
     CodeProfile, DecoderKind, FrameCode, LdpcConfig, LdpcConfigBuilder, LdpcMessage,
     LdpcReconciler, Mode,
