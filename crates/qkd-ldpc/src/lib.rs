@@ -11,8 +11,8 @@ pub mod fast;
 pub mod library;
 pub mod matrix;
 pub mod protocol;
-pub mod standard;
 mod simd;
+pub mod standard;
 
 pub use construct::{CodeSpec, DegreeProfile, LdpcCode};
 pub use decoder::{
@@ -21,11 +21,11 @@ pub use decoder::{
 pub use error::LdpcError;
 pub use fast::{Backend, FAST_LANES, FastDecoder, decode_frames_fast};
 pub use matrix::{QcBase, SparseMatrix};
-pub use standard::{Wifi80211nRate, ieee80211n};
 pub use protocol::{
     CodeProfile, DecoderKind, FrameCode, LdpcConfig, LdpcConfigBuilder, LdpcMessage,
     LdpcReconciler, Mode,
 };
+pub use standard::{NrBaseGraph, Wifi80211nRate, ieee80211n, nr_base_graph};
 
 use qkd_core::DynReconciler;
 
