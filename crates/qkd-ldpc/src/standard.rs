@@ -245,10 +245,10 @@ pub fn nr_set_index(z: usize) -> Option<usize> {
     if z == 0 || z > NR_MAX_LIFTING {
         return None;
     }
-    let a = z >> z.trailing_zeros();
-    // `a` is odd; z = 2 * 2^j belongs to set 0 (a = 2), every other set has an odd base.
-    let a = if a == 1 { 2 } else { a };
-    if a == 2 && z < 2 {
+    let odd = z >> z.trailing_zeros();
+    // Set 0 has base a = 2 (z = 2^j, j >= 1); the other sets have odd bases.
+    let a = if odd == 1 { 2 } else { odd };
+    if z < a {
         return None;
     }
     NR_SET_BASES.iter().position(|&b| b == a)

@@ -359,6 +359,21 @@ fn nr_full_rank() {
     }
 }
 
+/// Every lifting size of both graphs: the base keeps all 316 / 197 entries and every shift is
+/// reduced below `z` (`QcBase::expand` would reject it otherwise).
+#[test]
+fn nr_every_lifting_size_builds() {
+    for bg in [NrBaseGraph::Bg1, NrBaseGraph::Bg2] {
+        let circulants = if bg == NrBaseGraph::Bg1 { 316 } else { 197 };
+        for z in nr_lifting_sizes() {
+            let base = nr_base(bg, z).unwrap();
+            let shifts: Vec<u32> = base.shifts.iter().flatten().copied().collect();
+            assert_eq!(shifts.len(), circulants, "{bg}, Z = {z}");
+            assert!(shifts.iter().all(|&s| (s as usize) < z), "{bg}, Z = {z}");
+        }
+    }
+}
+
 #[test]
 fn nr_code_is_the_top_left_of_the_full_graph() {
     let full = nr_base_graph(NrBaseGraph::Bg1, 8).unwrap();
