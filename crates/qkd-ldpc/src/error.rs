@@ -49,6 +49,16 @@ pub enum LdpcError {
     /// A matrix or degree distribution is malformed.
     #[error("invalid code: {0}")]
     InvalidCode(String),
+    /// A standard code family (IEEE 802.11n, 5G NR) has no code with the requested parameter.
+    #[error("{family} has no code with {requested}; supported: {supported}")]
+    UnsupportedStandardCode {
+        /// The family, e.g. `"IEEE 802.11n"`.
+        family: &'static str,
+        /// The requested parameter, e.g. `"length 2000"`.
+        requested: String,
+        /// The supported values, named.
+        supported: String,
+    },
 }
 
 impl From<LdpcError> for qkd_core::ReconcileError {

@@ -13,6 +13,7 @@ pub mod matrix;
 pub mod protocol;
 mod simd;
 pub mod spa;
+pub mod standard;
 
 pub use construct::{CodeSpec, DegreeProfile, LdpcCode};
 pub use decoder::{
@@ -26,6 +27,7 @@ pub use protocol::{
     LdpcReconciler, Mode,
 };
 pub use spa::LayeredSpa;
+pub use standard::{NrBaseGraph, Wifi80211nRate, ieee80211n, nr_base_graph};
 
 use qkd_core::DynReconciler;
 
