@@ -4,7 +4,7 @@
 //!  --block 10000 --frames 1000 [--seed 1] [--json] [--efficiency-target 1.2] \
 //!  [--iterations 100] [--profile published|ad-hoc] [--blind-start 1.0] \
 //!  [--blind-steps STEPS,MAX_ROUNDS] [--cold] [--extra D_OVER_N] \
-//!  [--leak-step STEP] [--span FRACTION_OF_NH]`
+//!  [--leak-step STEP] [--span FRACTION_OF_NH|none] [--stall K]`
 //!
 //! `--cold`: blind sum-product rounds decode afresh instead of continuing from the previous
 //! round's messages.
@@ -24,7 +24,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut cold = false;
     let mut extra: Option<f64> = None;
     let mut leak_step: Option<f64> = None;
-    let mut span: Option<f64> = None;
+    let mut span: Option<Option<f64>> = None;
+    let mut stall: Option<u32> = None;
     let (mut qber, mut block, mut frames, mut seed, mut json) =
         (0.05, 10_000usize, 100usize, 1u64, false);
     let mut args = std::env::args().skip(1);
@@ -48,7 +49,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--cold" => cold = true,
             "--extra" => extra = Some(val()?.parse()?),
             "--leak-step" => leak_step = Some(val()?.parse()?),
-            "--span" => span = Some(val()?.parse()?),
+            "--span" => {
+                let v = val()?;
+                span = Some(if v == "none" { None } else { Some(v.parse()?) });
+            }
+            "--stall" => stall = Some(val()?.parse()?),
             "--profile" => {
                 profile = Some(match val()?.as_str() {
                     "published" => qkd_ldpc::CodeProfile::Published,
@@ -67,6 +72,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         && extra.is_none()
         && leak_step.is_none()
         && span.is_none()
+        && stall.is_none()
         && !cold
     {
         qkd_ldpc::algorithm(&algorithm, block)?
@@ -97,8 +103,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if let Some((s, r)) = steps {
             b = b.blind_schedule(s, r);
         }
-        if span.is_some() {
-            b = b.blind_span(span);
+        if stall.is_some() {
+            b = b.blind_stall_limit(stall);
+        }
+        if let Some(x) = span {
+            b = b.blind_span(x);
         }
         if let Some(x) = leak_step {
             b = b.leak_step(x);

@@ -114,6 +114,10 @@ pub struct LdpcConfig {
     /// Blind with [`DecoderKind::SumProduct`]: each round continues decoding from the previous
     /// round's messages, with the revealed symbols' LLRs updated, instead of decoding afresh.
     pub blind_warm_start: bool,
+    /// Blind with warm starts: a round ends early after this many iterations without a new
+    /// lowest count of unsatisfied checks ([`LayeredSpa::with_stall_limit`]); `None` runs every
+    /// round to [`max_iterations`](Self::max_iterations).
+    pub blind_stall_limit: Option<u32>,
     /// Seed of Alice's punctured filler bits. `None` (the default) draws them from the operating
     /// system's CSPRNG, as a real link must; set it only for reproducible simulations.
     pub private_seed: Option<u64>,
@@ -135,6 +139,7 @@ impl Default for LdpcConfig {
             code_seed: 0x4c44_5043,
             profile: CodeProfile::AdHoc,
             blind_warm_start: true,
+            blind_stall_limit: None,
             private_seed: None,
         }
     }
@@ -330,6 +335,13 @@ impl LdpcConfigBuilder {
     #[must_use]
     pub fn blind_warm_start(mut self, x: bool) -> Self {
         self.0.blind_warm_start = x;
+        self
+    }
+    /// Blind warm-started rounds stop after `x` iterations without progress (see
+    /// [`LdpcConfig::blind_stall_limit`]).
+    #[must_use]
+    pub fn blind_stall_limit(mut self, x: Option<u32>) -> Self {
+        self.0.blind_stall_limit = x;
         self
     }
     /// Sets Alice's private seed (simulations only).
@@ -1088,6 +1100,12 @@ impl Reconciler for LdpcReconciler {
             DecoderKind::OffsetMinSum(o) => MinSumKind::Offset { offset: o },
             _ => MinSumKind::Normalized,
         };
+        let spa = match cfg.blind_stall_limit {
+            Some(k) if cfg.blind_warm_start && plan.mode == Mode::Blind => {
+                LayeredSpa::with_stall_limit(k)
+            }
+            _ => LayeredSpa::default(),
+        };
         Ok(LdpcBob {
             warm: cfg.blind_warm_start
                 && plan.mode == Mode::Blind
@@ -1095,7 +1113,7 @@ impl Reconciler for LdpcReconciler {
             plan,
             llr,
             llr_nats,
-            spa: LayeredSpa::default(),
+            spa,
             seed: params.seed,
             reveal,
             revealed: 0,

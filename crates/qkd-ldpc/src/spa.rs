@@ -56,6 +56,9 @@ const MAX_EXP_ARG: f32 = 80.0;
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct LayeredSpa {
+    /// Stop a run early after this many iterations without a new lowest count of unsatisfied
+    /// checks (`None`: run to the budget).
+    stall_limit: Option<u32>,
     llr: Vec<f32>,
     post: Vec<f32>,
     r: Vec<f32>,
@@ -64,6 +67,18 @@ pub struct LayeredSpa {
 }
 
 impl LayeredSpa {
+    /// A decoder that gives up a run after `limit` iterations without a new lowest number of
+    /// unsatisfied checks. For blind rounds: a stalled round ends early and the next round
+    /// (more symbols revealed) continues from the same messages, so the stall costs nothing but
+    /// saves the rest of the budget. The count costs one pass over the edges per iteration.
+    #[must_use]
+    pub fn with_stall_limit(limit: u32) -> Self {
+        Self {
+            stall_limit: Some(limit.max(1)),
+            ..Self::default()
+        }
+    }
+
     /// Starts a new frame with channel LLRs `llr` (nats, positive favours 0) and runs up to
     /// `max_iterations` layered iterations. Returns at once with 0 iterations if the channel
     /// decision already satisfies the syndrome.
@@ -119,17 +134,49 @@ impl LayeredSpa {
             };
         }
         let (rp, ci) = (h.row_ptr(), h.col_idx());
+        let (mut best, mut since_best) = (usize::MAX, 0u32);
         for it in 1..=max_iterations {
             for j in 0..h.rows() {
                 let (a, b) = (rp[j] as usize, rp[j + 1] as usize);
                 let flip = (syndrome[j >> 6] >> (j & 63)) & 1 == 1;
                 self.check(&ci[a..b], a, flip);
             }
-            if syndrome_ok(h, &self.post, syndrome) {
-                return DecodeResult {
-                    converged: true,
-                    iterations: it,
-                };
+            let stalled = match self.stall_limit {
+                None => {
+                    if syndrome_ok(h, &self.post, syndrome) {
+                        0
+                    } else {
+                        1
+                    }
+                }
+                Some(limit) => {
+                    let u = unsatisfied(h, &self.post, syndrome);
+                    if u == 0 {
+                        0
+                    } else {
+                        if u < best {
+                            (best, since_best) = (u, 0);
+                        } else {
+                            since_best += 1;
+                        }
+                        if since_best >= limit { 2 } else { 1 }
+                    }
+                }
+            };
+            match stalled {
+                0 => {
+                    return DecodeResult {
+                        converged: true,
+                        iterations: it,
+                    };
+                }
+                2 => {
+                    return DecodeResult {
+                        converged: false,
+                        iterations: it,
+                    };
+                }
+                _ => {}
             }
         }
         DecodeResult {
@@ -256,6 +303,20 @@ pub fn ln_ge1(x: f32) -> f32 {
     #[allow(clippy::cast_precision_loss)]
     let ef = e as f32;
     ef * std::f32::consts::LN_2 + ln_m
+}
+
+/// Number of checks the hard decisions of `post` leave unsatisfied.
+fn unsatisfied(h: &SparseMatrix, post: &[f32], syndrome: &[u64]) -> usize {
+    let (rp, ci) = (h.row_ptr(), h.col_idx());
+    (0..h.rows())
+        .filter(|&j| {
+            let mut par = (syndrome[j >> 6] >> (j & 63)) & 1 == 1;
+            for &c in &ci[rp[j] as usize..rp[j + 1] as usize] {
+                par ^= post[c as usize] < 0.0;
+            }
+            par
+        })
+        .count()
 }
 
 /// True if the hard decisions of `post` (negative = 1) satisfy `syndrome`.
